@@ -1,0 +1,35 @@
+# The one task runner: CI calls `make test` exactly as a developer does.
+PYTHON ?= python3
+PIP ?= $(PYTHON) -m pip
+
+.PHONY: install install-test lint typecheck test test-only docs bench bench-smoke run
+
+install:
+	$(PIP) install .
+
+run: install
+	$(PYTHON) examples/quickstart.py && heron runs list --experiment-id 1
+
+install-test:
+	$(PIP) install -e '.[test]'
+
+lint:
+	$(PYTHON) -m ruff check src tests scripts bench examples
+	$(PYTHON) -m ruff format --check src tests scripts bench examples
+
+typecheck:
+	$(PYTHON) -m mypy
+
+test-only:
+	$(PYTHON) -m pytest -n 2 --dist loadfile
+
+test: install-test lint typecheck test-only
+
+docs:
+	$(PYTHON) scripts/gen_cli_docs.py
+
+bench:
+	$(PYTHON) bench/run.py
+
+bench-smoke:
+	$(PYTHON) bench/run.py --smoke

@@ -1,0 +1,97 @@
+"""The one interface the client speaks to storage through.
+
+Two adapters implement it: ``local`` (the SQL store in this process) and ``http`` (MLflow's
+REST API on a server). The client's test suite runs against both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from heron.artifacts import ArtifactRepository
+from heron.entities import (
+    DatasetInput,
+    Experiment,
+    Metric,
+    PagedList,
+    Param,
+    Run,
+    RunInfo,
+    RunTag,
+)
+
+
+class Backend(Protocol):
+    tracking_uri: str
+
+    # experiments
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, str] | None = None
+    ) -> str: ...
+    def get_experiment(self, experiment_id: str) -> Experiment: ...
+    def get_experiment_by_name(self, name: str) -> Experiment | None: ...
+    def search_experiments(
+        self,
+        view_type: int | str = ...,
+        max_results: int = ...,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList: ...
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None: ...
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
+    def delete_experiment(self, experiment_id: str) -> None: ...
+    def restore_experiment(self, experiment_id: str) -> None: ...
+    def purge_experiment(self, experiment_id: str) -> dict[str, int]: ...
+
+    # runs
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str = "",
+        start_time: int | None = None,
+        tags: Sequence[RunTag] = (),
+        run_name: str | None = None,
+    ) -> Run: ...
+    def get_run(self, run_id: str) -> Run: ...
+    def update_run_info(
+        self,
+        run_id: str,
+        status: str | int | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo: ...
+    def delete_run(self, run_id: str) -> None: ...
+    def restore_run(self, run_id: str) -> None: ...
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int | str = ...,
+        max_results: int = ...,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList: ...
+
+    # what runs log
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None: ...
+    def delete_tag(self, run_id: str, key: str) -> None: ...
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None: ...
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList: ...
+
+    # artifacts
+    def artifact_repository(self, artifact_uri: str) -> ArtifactRepository: ...

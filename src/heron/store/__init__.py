@@ -1,0 +1,1 @@
+"""The SQL store: one SQLAlchemy Core implementation for every database."""

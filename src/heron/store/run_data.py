@@ -1,0 +1,248 @@
+"""What a run logs: params, metrics (history plus latest value), tags and dataset inputs."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+
+from heron.entities import DatasetInput, Metric, PagedList, Param, RunTag
+from heron.exceptions import invalid, not_found
+from heron.store import schema as s
+from heron.store.base import chunks
+from heron.store.run_loader import metric_value
+from heron.store.runs import RunStore
+from heron.store.search import decode_page_token, encode_page_token
+from heron.store.upsert import upsert
+from heron.validation import (
+    MAX_DATASET_DIGEST_SIZE,
+    MAX_DATASET_NAME_SIZE,
+    MAX_DATASET_PROFILE_SIZE,
+    MAX_DATASET_SCHEMA_SIZE,
+    MAX_DATASET_SOURCE_SIZE,
+    MAX_DATASETS_PER_BATCH,
+    MAX_INPUT_TAG_KEY_SIZE,
+    MAX_INPUT_TAG_VALUE_SIZE,
+    validate_batch,
+    validate_key,
+    validate_length,
+    validate_max_results,
+)
+
+MAX_RESULTS_GET_METRIC_HISTORY = 25000
+
+
+class RunDataStore(RunStore):
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """All or nothing: every entity is validated before one transaction writes them."""
+        validate_batch(metrics, params, tags)
+        with self._write() as conn:
+            self._require_active_run(conn, run_id)
+            _insert_params(conn, run_id, params)
+            _upsert_tags(conn, run_id, tags)
+            _insert_metrics(conn, run_id, metrics)
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        self.log_batch(run_id, metrics=[metric])
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        self.log_batch(run_id, params=[param])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        self.log_batch(run_id, tags=[tag])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self._write() as conn:
+            self._require_active_run(conn, run_id)
+            result = conn.execute(
+                delete(s.tags).where(s.tags.c.run_uuid == run_id, s.tags.c.key == key)
+            )
+            if result.rowcount == 0:
+                raise not_found(f"No tag with name: {key} in run with id {run_id}")
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        """Every logged value of one metric, in step order (then timestamp, then log order)."""
+        validate_key(metric_key, "metric")
+        offset = decode_page_token(page_token)
+        m = s.metrics
+        stmt = (
+            select(m.c.key, m.c.value, m.c.is_nan, m.c.timestamp, m.c.step)
+            .where(m.c.run_uuid == run_id, m.c.key == metric_key)
+            .order_by(m.c.step, m.c.timestamp, m.c.metric_id)
+            .offset(offset)
+        )
+        limit = None
+        if max_results is not None:
+            limit = validate_max_results(max_results, MAX_RESULTS_GET_METRIC_HISTORY)
+            stmt = stmt.limit(limit + 1)
+        with self._read() as conn:
+            if not conn.execute(
+                select(s.runs.c.run_uuid).where(s.runs.c.run_uuid == run_id)
+            ).first():
+                raise not_found(f"Run '{run_id}' not found")
+            rows = conn.execute(stmt).all()
+        history = [
+            Metric(r.key, metric_value(r.value, r.is_nan), r.timestamp, r.step, run_id=run_id)
+            for r in rows
+        ]
+        if limit is not None and len(history) > limit:
+            return PagedList(history[:limit], encode_page_token(offset + limit))
+        return PagedList(history)
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
+        if len(datasets) > MAX_DATASETS_PER_BATCH:
+            raise invalid(f"At most {MAX_DATASETS_PER_BATCH} datasets can be logged at once")
+        for item in datasets:
+            _validate_dataset_input(item)
+        with self._write() as conn:
+            self._require_active_run(conn, run_id)
+            experiment_id = conn.execute(
+                select(s.runs.c.experiment_id).where(s.runs.c.run_uuid == run_id)
+            ).scalar_one()
+            for item in datasets:
+                _link_dataset(conn, run_id, experiment_id, item)
+
+
+def _insert_params(conn: Connection, run_id: str, params: Sequence[Param]) -> None:
+    if not params:
+        return
+    wanted = {p.key: p.value for p in params}
+    existing = {
+        row.key: row.value
+        for part in chunks(list(wanted))
+        for row in conn.execute(
+            select(s.params.c.key, s.params.c.value).where(
+                s.params.c.run_uuid == run_id, s.params.c.key.in_(part)
+            )
+        )
+    }
+    for key, value in wanted.items():
+        if key in existing and existing[key] != value:
+            raise invalid(
+                f"Changing param values is not allowed. Param with key='{key}' was already logged "
+                f"with value='{existing[key]}' for run ID='{run_id}'. "
+                f"Attempted logging new value '{value}'."
+            )
+    new = [
+        {"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items() if k not in existing
+    ]
+    if new:
+        conn.execute(insert(s.params), new)
+
+
+def _upsert_tags(conn: Connection, run_id: str, tags: Sequence[RunTag]) -> None:
+    # The last value for a key wins, as if the tags had been set one after another.
+    latest = {t.key: t.value for t in tags}
+    rows = [{"run_uuid": run_id, "key": k, "value": v} for k, v in latest.items()]
+    upsert(conn, s.tags, rows, keys=("run_uuid", "key"), update=("value",))
+    if "mlflow.runName" in latest:
+        conn.execute(
+            update(s.runs).where(s.runs.c.run_uuid == run_id).values(name=latest["mlflow.runName"])
+        )
+
+
+def _metric_row(run_id: str, metric: Metric) -> dict[str, Any]:
+    value = float(metric.value)
+    is_nan = math.isnan(value)
+    return {
+        "run_uuid": run_id,
+        "key": metric.key,
+        "value": None if is_nan else value,
+        "is_nan": is_nan,
+        "timestamp": int(metric.timestamp),
+        "step": int(metric.step or 0),
+    }
+
+
+def _insert_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
+    if not metrics:
+        return
+    rows = [_metric_row(run_id, m) for m in metrics]
+    conn.execute(insert(s.metrics), rows)
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        held = latest.get(row["key"])
+        if held is None or (row["step"], row["timestamp"]) >= (held["step"], held["timestamp"]):
+            latest[row["key"]] = row
+    upsert(
+        conn,
+        s.latest_metrics,
+        list(latest.values()),
+        keys=("run_uuid", "key"),
+        update=("value", "is_nan", "timestamp", "step"),
+        newer=_is_newer,
+    )
+
+
+def _is_newer(current: Any, incoming: Any) -> Any:
+    """Largest step wins; at equal steps the later (or equal) timestamp wins."""
+    return or_(
+        incoming.step > current.step,
+        and_(incoming.step == current.step, incoming.timestamp >= current.timestamp),
+    )
+
+
+def _validate_dataset_input(item: DatasetInput) -> None:
+    ds = item.dataset
+    for value, limit, what in (
+        (ds.name, MAX_DATASET_NAME_SIZE, "dataset name"),
+        (ds.digest, MAX_DATASET_DIGEST_SIZE, "dataset digest"),
+        (ds.source, MAX_DATASET_SOURCE_SIZE, "dataset source"),
+        (ds.schema or "", MAX_DATASET_SCHEMA_SIZE, "dataset schema"),
+        (ds.profile or "", MAX_DATASET_PROFILE_SIZE, "dataset profile"),
+    ):
+        if not isinstance(value, str):
+            raise invalid(f"The {what} must be a string, got {value!r}")
+        validate_length(value, limit, what)
+    for required in ("name", "digest", "source_type", "source"):
+        if not getattr(ds, required):
+            raise invalid(f"A dataset needs a non-empty {required}")
+    for tag in item.tags:
+        validate_length(tag.key, MAX_INPUT_TAG_KEY_SIZE, "input tag key")
+        validate_length(tag.value, MAX_INPUT_TAG_VALUE_SIZE, "input tag value")
+
+
+def _link_dataset(conn: Connection, run_id: str, experiment_id: int, item: DatasetInput) -> None:
+    ds, d = item.dataset, s.datasets
+    row = {
+        "dataset_uuid": uuid.uuid4().hex,
+        "experiment_id": experiment_id,
+        "name": ds.name,
+        "digest": ds.digest,
+        "source_type": ds.source_type,
+        "source": ds.source,
+        "schema": ds.schema,
+        "profile": ds.profile,
+    }
+    upsert(conn, d, [row], keys=("experiment_id", "name", "digest"), update=("source",))
+    dataset_uuid = conn.execute(
+        select(d.c.dataset_uuid).where(
+            d.c.experiment_id == experiment_id, d.c.name == ds.name, d.c.digest == ds.digest
+        )
+    ).scalar_one()
+    ri = s.run_inputs
+    input_uuid = conn.execute(
+        select(ri.c.input_uuid).where(ri.c.run_uuid == run_id, ri.c.dataset_uuid == dataset_uuid)
+    ).scalar()
+    if input_uuid is None:
+        input_uuid = uuid.uuid4().hex
+        conn.execute(
+            insert(ri).values(input_uuid=input_uuid, run_uuid=run_id, dataset_uuid=dataset_uuid)
+        )
+    tag_rows = [{"input_uuid": input_uuid, "key": t.key, "value": t.value} for t in item.tags]
+    upsert(conn, s.input_tags, tag_rows, keys=("input_uuid", "key"), update=("value",))

@@ -1,0 +1,211 @@
+"""Runs: create, read, update, delete, restore, search."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, insert, select, update
+
+from heron.entities import LifecycleStage, PagedList, Run, RunInfo, RunStatus, RunTag, ViewType
+from heron.exceptions import invalid, not_found
+from heron.names import generate_run_name
+from heron.store import schema as s
+from heron.store.base import now_ms
+from heron.store.experiments import ExperimentStore, purge_run_rows
+from heron.store.run_loader import load_runs
+from heron.store.search import (
+    apply_run_order,
+    decode_page_token,
+    encode_page_token,
+    parse_filter,
+    run_filter_clause,
+)
+from heron.store.upsert import upsert
+from heron.validation import (
+    MAX_RUN_NAME_LENGTH,
+    SEARCH_MAX_RESULTS_DEFAULT,
+    validate_experiment_id,
+    validate_length,
+    validate_max_results,
+    validate_run_id,
+    validate_tag,
+)
+
+RUN_NAME_TAG = "mlflow.runName"
+
+
+class RunStore(ExperimentStore):
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str = "",
+        start_time: int | None = None,
+        tags: Sequence[RunTag] = (),
+        run_name: str | None = None,
+    ) -> Run:
+        experiment = self._require_active(validate_experiment_id(experiment_id))
+        tag_map = {t.key: t.value for t in tags}
+        name = run_name or tag_map.get(RUN_NAME_TAG) or generate_run_name()
+        if run_name and tag_map.get(RUN_NAME_TAG, run_name) != run_name:
+            raise invalid(
+                f"Both run_name ({run_name!r}) and the {RUN_NAME_TAG} tag "
+                f"({tag_map[RUN_NAME_TAG]!r}) were given with different values."
+            )
+        validate_length(name, MAX_RUN_NAME_LENGTH, "run_name")
+        tag_map[RUN_NAME_TAG] = name
+        for key, value in tag_map.items():
+            validate_tag(RunTag(key, value))
+        run_id = uuid.uuid4().hex
+        with self._write() as conn:
+            conn.execute(
+                insert(s.runs).values(
+                    run_uuid=run_id,
+                    experiment_id=int(experiment.experiment_id),
+                    name=name,
+                    user_id=user_id or "",
+                    status=RunStatus.to_string(RunStatus.RUNNING),
+                    start_time=start_time if start_time is not None else now_ms(),
+                    end_time=None,
+                    lifecycle_stage=LifecycleStage.ACTIVE,
+                    artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
+                )
+            )
+            conn.execute(
+                insert(s.tags),
+                [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()],
+            )
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        validate_run_id(run_id)
+        with self._read() as conn:
+            found = load_runs(conn, [run_id])
+        if not found:
+            raise not_found(f"Run '{run_id}' not found")
+        return found[0]
+
+    def update_run_info(
+        self,
+        run_id: str,
+        status: str | int | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        values: dict[str, object] = {}
+        if status is not None:
+            try:
+                values["status"] = RunStatus.to_string(status)
+            except ValueError as exc:
+                raise invalid(str(exc)) from None
+        if end_time is not None:
+            values["end_time"] = end_time
+        if run_name:
+            values["name"] = validate_length(run_name, MAX_RUN_NAME_LENGTH, "run_name")
+        with self._write() as conn:
+            self._require_active_run(conn, run_id)
+            if values:
+                conn.execute(update(s.runs).where(s.runs.c.run_uuid == run_id).values(**values))
+            if run_name:
+                upsert(
+                    conn,
+                    s.tags,
+                    [{"run_uuid": run_id, "key": RUN_NAME_TAG, "value": run_name}],
+                    keys=("run_uuid", "key"),
+                    update=("value",),
+                )
+        return self.get_run(run_id).info
+
+    def delete_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.DELETED, now_ms())
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE, None)
+
+    def _set_run_stage(self, run_id: str, stage: str, deleted_time: int | None) -> None:
+        validate_run_id(run_id)
+        with self._write() as conn:
+            row = conn.execute(
+                select(s.runs.c.experiment_id).where(s.runs.c.run_uuid == run_id)
+            ).first()
+            if row is None:
+                raise not_found(f"Run with id={run_id} not found")
+            if stage == LifecycleStage.ACTIVE:
+                self._require_experiment_active(conn, row.experiment_id, run_id)
+            conn.execute(
+                update(s.runs)
+                .where(s.runs.c.run_uuid == run_id)
+                .values(lifecycle_stage=stage, deleted_time=deleted_time)
+            )
+
+    def _require_experiment_active(self, conn: Connection, experiment_id: int, run_id: str) -> None:
+        stage = conn.execute(
+            select(s.experiments.c.lifecycle_stage).where(
+                s.experiments.c.experiment_id == experiment_id
+            )
+        ).scalar_one()
+        if stage != LifecycleStage.ACTIVE:
+            raise invalid(
+                f"Cannot restore run {run_id}: its experiment {experiment_id} is deleted. "
+                "Restore the experiment first."
+            )
+
+    def purge_runs(self, run_ids: Sequence[str]) -> int:
+        """Permanently remove deleted runs' rows; active runs are refused, not skipped."""
+        ids = [validate_run_id(r) for r in run_ids]
+        with self._write() as conn:
+            rows = conn.execute(
+                select(s.runs.c.run_uuid, s.runs.c.lifecycle_stage).where(
+                    s.runs.c.run_uuid.in_(ids)
+                )
+            ).all()
+            missing = set(ids) - {r.run_uuid for r in rows}
+            if missing:
+                raise not_found(f"Runs not found: {', '.join(sorted(missing))}")
+            active = [r.run_uuid for r in rows if r.lifecycle_stage != LifecycleStage.DELETED]
+            if active:
+                raise invalid(f"Runs must be deleted before they are purged: {', '.join(active)}")
+            purge_run_rows(conn, ids)
+        return len(ids)
+
+    def _require_active_run(self, conn: Connection, run_id: str) -> None:
+        validate_run_id(run_id)
+        stage = conn.execute(
+            select(s.runs.c.lifecycle_stage).where(s.runs.c.run_uuid == run_id)
+        ).scalar()
+        if stage is None:
+            raise not_found(f"Run '{run_id}' not found")
+        if stage != LifecycleStage.ACTIVE:
+            raise invalid(
+                f"The run {run_id} must be in the 'active' state. Current state is {stage}."
+            )
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int | str = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        view = ViewType.coerce(run_view_type)
+        max_results = validate_max_results(max_results)
+        offset = decode_page_token(page_token)
+        ids = [int(validate_experiment_id(e)) for e in experiment_ids]
+        stmt = select(s.runs.c.run_uuid).where(s.runs.c.experiment_id.in_(ids))
+        if view != ViewType.ALL:
+            stage = (
+                LifecycleStage.ACTIVE if view == ViewType.ACTIVE_ONLY else LifecycleStage.DELETED
+            )
+            stmt = stmt.where(s.runs.c.lifecycle_stage == stage)
+        node = parse_filter(filter_string)
+        if node is not None:
+            stmt = stmt.where(run_filter_clause(node))
+        stmt = apply_run_order(stmt, list(order_by or [])).offset(offset).limit(max_results + 1)
+        with self._read() as conn:
+            found = [row[0] for row in conn.execute(stmt)]
+            page = found[:max_results]
+            by_id = {run.info.run_id: run for run in load_runs(conn, page)}
+        token = encode_page_token(offset + max_results) if len(found) > max_results else None
+        return PagedList([by_id[r] for r in page], token)

@@ -1,0 +1,94 @@
+"""Creating, checking and upgrading the schema, always through Alembic and under a lock.
+
+Many processes may open a new database at the same moment (eight training jobs started by
+one script); the first takes the lock and migrates, the others wait, then find the schema at
+head and do nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
+
+from heron.exceptions import HeronException
+from heron.store.engine import write_transaction
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+UPGRADE_COMMAND = "heron db upgrade"
+_PG_LOCK_KEY = 0x4845524F4E  # "HERON"
+
+
+class SchemaOutdated(HeronException):
+    def __init__(self, current: str | None, head: str, db_uri: str) -> None:
+        super().__init__(
+            f"The database schema is at revision {current}, but this Heron needs {head}. "
+            f"Back up the database, then run: {UPGRADE_COMMAND} --backend-store-uri '{db_uri}'",
+            "INVALID_STATE",
+        )
+
+
+def alembic_config(conn: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = conn
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def ensure_schema(engine: Engine, db_uri: str, *, upgrade_existing: bool = False) -> None:
+    """Create the schema on an empty database; refuse an outdated one unless told to upgrade."""
+    head = head_revision()
+    if _revision_without_lock(engine) == head:
+        return
+    with _migration_lock(engine) as conn:
+        current = current_revision(conn)
+        if current == head:
+            return
+        if current is not None and not upgrade_existing:
+            raise SchemaOutdated(current, head, db_uri)
+        if current is None and _has_foreign_tables(conn):
+            raise HeronException(
+                "The database already holds tables that are not Heron's (an MLflow database?). "
+                "Point Heron at an empty database; importing from MLflow is a separate tool.",
+                "INVALID_STATE",
+            )
+        from alembic import command
+
+        command.upgrade(alembic_config(conn), "head")
+
+
+def _revision_without_lock(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return current_revision(conn)
+
+
+def _has_foreign_tables(conn: Connection) -> bool:
+    return bool(set(inspect(conn).get_table_names()) - {"alembic_version"})
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that holds the database-wide migration lock."""
+    with write_transaction(engine) as conn:
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        elif dialect in ("mysql", "mariadb"):
+            conn.execute(text("SELECT GET_LOCK('heron_migrations', 600)"))
+        # SQLite: write_transaction already began with BEGIN IMMEDIATE, which is the lock.
+        yield conn
