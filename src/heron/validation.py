@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from heron.entities import Metric, Param, RunTag
-from heron.exceptions import invalid
+from heron.exceptions import invalid, not_found
 
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_METRICS_PER_BATCH = 1000
@@ -76,6 +76,14 @@ def validate_experiment_id(experiment_id: object) -> str:
     if not isinstance(experiment_id, str) or not _EXPERIMENT_ID_RE.match(experiment_id):
         raise invalid(f"Invalid experiment ID: {experiment_id!r}")
     return experiment_id
+
+
+def experiment_key(experiment_id: object) -> int:
+    """The database key of a well-formed experiment id; ids that are not numbers cannot exist."""
+    text = validate_experiment_id(experiment_id)
+    if not text.isdigit():
+        raise not_found(f"No Experiment with id={text} exists")
+    return int(text)
 
 
 def validate_experiment_name(name: object) -> str:

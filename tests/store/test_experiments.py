@@ -127,3 +127,13 @@ def test_search_experiments_pages(store) -> None:
         if not token:
             break
     assert seen == ["Default"] + [f"p{i}" for i in range(7)]
+
+
+def test_ids_that_are_not_numbers_do_not_exist(store) -> None:
+    with pytest.raises(HeronException) as excinfo:
+        store.get_experiment("abc")
+    assert codes(excinfo) == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(HeronException) as excinfo:
+        store.restore_experiment("abc")
+    assert codes(excinfo) == "RESOURCE_DOES_NOT_EXIST"
+    assert list(store.search_runs(["abc"])) == []

@@ -21,7 +21,7 @@ from heron.store.search import (
 from heron.validation import (
     MAX_ARTIFACT_LOCATION_LENGTH,
     SEARCH_MAX_RESULTS_DEFAULT,
-    validate_experiment_id,
+    experiment_key,
     validate_experiment_name,
     validate_experiment_tag,
     validate_length,
@@ -89,11 +89,9 @@ class ExperimentStore(StoreBase):
         raise already_exists(f"Experiment '{name}' already exists.")
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        experiment_id = validate_experiment_id(experiment_id)
+        key = experiment_key(experiment_id)
         with self._read() as conn:
-            found = self._load_experiments(
-                conn, s.experiments.c.experiment_id == int(experiment_id)
-            )
+            found = self._load_experiments(conn, s.experiments.c.experiment_id == key)
         if not found:
             raise not_found(f"No Experiment with id={experiment_id} exists")
         return found[0]
@@ -186,11 +184,11 @@ class ExperimentStore(StoreBase):
 
     def restore_experiment(self, experiment_id: str) -> None:
         """Undo delete_experiment, bringing back the runs that were deleted along with it."""
-        experiment_id = validate_experiment_id(experiment_id)
+        key = experiment_key(experiment_id)
         with self._write() as conn:
             row = conn.execute(
                 select(s.experiments.c.lifecycle_stage, s.experiments.c.deleted_time).where(
-                    s.experiments.c.experiment_id == int(experiment_id)
+                    s.experiments.c.experiment_id == key
                 )
             ).first()
             if row is None:

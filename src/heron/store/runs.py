@@ -192,7 +192,8 @@ class RunStore(ExperimentStore):
         view = ViewType.coerce(run_view_type)
         max_results = validate_max_results(max_results)
         offset = decode_page_token(page_token)
-        ids = [int(validate_experiment_id(e)) for e in experiment_ids]
+        # An id that is not a number names no experiment, so it matches no run.
+        ids = [int(e) for e in map(validate_experiment_id, experiment_ids) if e.isdigit()]
         stmt = select(s.runs.c.run_uuid).where(s.runs.c.experiment_id.in_(ids))
         if view != ViewType.ALL:
             stage = (
