@@ -4,6 +4,7 @@
 the store, the web server and frameworks load only when first used.
 """
 
+from heron import data, tracking
 from heron.client import HeronClient, MlflowClient
 from heron.entities import ViewType
 from heron.exceptions import HeronException, MlflowException
@@ -63,6 +64,7 @@ __all__ = [
     "active_run",
     "artifacts",
     "create_experiment",
+    "data",
     "delete_experiment",
     "delete_experiment_tag",
     "delete_run",
@@ -100,4 +102,5 @@ __all__ = [
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "tracking",
 ]

@@ -171,6 +171,7 @@ def test_public_api_is_pinned() -> None:
             "active_run",
             "artifacts",
             "create_experiment",
+            "data",
             "delete_experiment",
             "delete_experiment_tag",
             "delete_run",
@@ -208,6 +209,7 @@ def test_public_api_is_pinned() -> None:
             "set_tags",
             "set_tracking_uri",
             "start_run",
+            "tracking",
         ]
     )
     for name in heron.__all__:
