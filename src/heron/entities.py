@@ -107,12 +107,17 @@ class SourceType:
 
 
 @dataclass(frozen=True)
-class ExperimentTag:
+class _KeyValue:
     key: str
     value: str
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "value": self.value}
+
+
+@dataclass(frozen=True)
+class ExperimentTag(_KeyValue):
+    """A tag on an experiment."""
 
 
 @dataclass(frozen=True)
@@ -172,30 +177,18 @@ def metric_value_to_json(value: float) -> float | str:
 
 
 @dataclass(frozen=True)
-class Param:
-    key: str
-    value: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "value": self.value}
+class Param(_KeyValue):
+    """A run parameter; immutable once logged."""
 
 
 @dataclass(frozen=True)
-class RunTag:
-    key: str
-    value: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "value": self.value}
+class RunTag(_KeyValue):
+    """A tag on a run."""
 
 
 @dataclass(frozen=True)
-class InputTag:
-    key: str
-    value: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "value": self.value}
+class InputTag(_KeyValue):
+    """A tag on a dataset input of a run (its context, say)."""
 
 
 @dataclass(frozen=True)
