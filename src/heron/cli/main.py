@@ -10,6 +10,7 @@ from heron.cli.artifacts import artifacts
 from heron.cli.db import db
 from heron.cli.experiments import experiments
 from heron.cli.runs import runs
+from heron.cli.server import server, ui
 from heron.exceptions import HeronException
 from heron.version import VERSION
 
@@ -40,6 +41,8 @@ cli.add_command(experiments)
 cli.add_command(runs)
 cli.add_command(artifacts)
 cli.add_command(db)
+cli.add_command(server)
+cli.add_command(ui)
 
 
 def main() -> None:

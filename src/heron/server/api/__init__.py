@@ -1,0 +1,1 @@
+"""MLflow-compatible REST handlers, one module per resource."""

@@ -1,0 +1,118 @@
+"""What runs log: /runs/log-metric, log-parameter, set-tag, delete-tag, log-batch, log-inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.routing import BaseRoute
+
+from heron.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
+from heron.exceptions import HeronException, invalid
+from heron.server.api.runs import key_values, run_id
+from heron.server.context import ServerContext
+from heron.server.routing import endpoint
+from heron.server.wire import Message, parse_double
+
+MAX_BATCH_LOG_REQUEST_SIZE = 1_000_000
+
+
+def metric_from(fields: dict[str, Any]) -> Metric:
+    item = Message(fields, from_query=False)
+    return Metric(
+        key=item.text("key", required=True),
+        value=parse_double("value", item.data.get("value")) if "value" in fields else _no_value(),
+        timestamp=item.integer("timestamp", required=True),
+        step=item.integer("step", default=0),
+    )
+
+
+def _no_value() -> float:
+    raise invalid("Missing value for required parameter 'value'.")
+
+
+def log_metric(msg: Message, ctx: ServerContext) -> dict[str, Any]:
+    ctx.store.log_batch(run_id(msg), metrics=[metric_from(msg.data)])
+    return {}
+
+
+def log_param(msg: Message, ctx: ServerContext) -> dict[str, Any]:
+    param = Param(msg.text("key", required=True), msg.text("value", default=""))
+    ctx.store.log_batch(run_id(msg), params=[param])
+    return {}
+
+
+def set_tag(msg: Message, ctx: ServerContext) -> dict[str, Any]:
+    tag = RunTag(msg.text("key", required=True), msg.text("value", default=""))
+    ctx.store.log_batch(run_id(msg), tags=[tag])
+    return {}
+
+
+def delete_tag(msg: Message, ctx: ServerContext) -> dict[str, Any]:
+    ctx.store.delete_tag(msg.text("run_id", required=True), msg.text("key", required=True))
+    return {}
+
+
+def log_batch(msg: Message, ctx: ServerContext) -> dict[str, Any]:
+    ctx.store.log_batch(
+        run_id(msg),
+        metrics=[metric_from(m) for m in msg.objects("metrics")],
+        params=[Param(k, v) for k, v in key_values(msg, "params")],
+        tags=[RunTag(k, v) for k, v in key_values(msg, "tags")],
+    )
+    return {}
+
+
+def _batch_too_large(limit: int) -> HeronException:
+    return invalid(f"Batched logging API requests must be at most {limit} bytes in size.")
+
+
+def log_inputs(msg: Message, ctx: ServerContext) -> dict[str, Any]:
+    datasets = []
+    for item in msg.objects("datasets"):
+        fields = item.get("dataset")
+        if not isinstance(fields, dict):
+            raise invalid("Each entry of 'datasets' needs a 'dataset' object")
+        ds = Message(fields, from_query=False)
+        dataset = Dataset(
+            name=ds.text("name", required=True),
+            digest=ds.text("digest", required=True),
+            source_type=ds.text("source_type", required=True),
+            source=ds.text("source", required=True),
+            schema=ds.text("schema"),
+            profile=ds.text("profile"),
+        )
+        tags = [InputTag(str(t.get("key")), str(t.get("value", ""))) for t in _tag_list(item)]
+        datasets.append(DatasetInput(dataset=dataset, tags=tags))
+    ctx.store.log_inputs(msg.text("run_id", required=True), datasets)
+    return {}
+
+
+def _tag_list(item: dict[str, Any]) -> list[dict[str, Any]]:
+    tags = item.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, dict) for t in tags):
+        raise invalid("Dataset input 'tags' must be a list of {key, value} objects")
+    return tags
+
+
+def log_outputs(msg: Message, ctx: ServerContext) -> dict[str, Any]:
+    """Logged-model outputs arrive with the model issue; accept and check the run exists."""
+    ctx.store.get_run(msg.text("run_id", required=True))
+    return {}
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        *endpoint("POST", "/runs/log-metric", log_metric),
+        *endpoint("POST", "/runs/log-parameter", log_param),
+        *endpoint("POST", "/runs/set-tag", set_tag),
+        *endpoint("POST", "/runs/delete-tag", delete_tag),
+        *endpoint(
+            "POST",
+            "/runs/log-batch",
+            log_batch,
+            body_limit=MAX_BATCH_LOG_REQUEST_SIZE,
+            too_large=_batch_too_large,
+        ),
+        *endpoint("POST", "/runs/log-inputs", log_inputs),
+        *endpoint("POST", "/runs/outputs", log_outputs),
+    ]

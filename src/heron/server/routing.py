@@ -1,0 +1,65 @@
+"""Routes in MLflow's shape: each endpoint under /api/<v>/<prefix> and its /ajax-api twin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from heron.exceptions import HeronException
+from heron.server.context import ServerContext
+from heron.server.wire import Message, error_response, json_response, read_message
+
+# A handler reads a Message and returns the response fields; it runs in a worker thread
+# because the store is synchronous.
+MessageHandler = Callable[[Message, ServerContext], dict[str, Any]]
+
+
+def server_context(request: Request) -> ServerContext:
+    context: ServerContext = request.app.state.heron
+    return context
+
+
+def endpoint(
+    method: str,
+    path: str,
+    handler: MessageHandler,
+    version: str = "2.0",
+    prefix: str = "mlflow",
+    body_limit: int | None = None,
+    too_large: Callable[[int], HeronException] | None = None,
+) -> list[BaseRoute]:
+    """Both twins of one endpoint; ``body_limit`` tightens the server-wide body limit."""
+
+    async def call(request: Request) -> Response:
+        context = server_context(request)
+        limit = min(
+            body_limit or context.settings.max_request_bytes, context.settings.max_request_bytes
+        )
+        try:
+            message = await read_message(request, limit, too_large)
+            payload = await run_in_threadpool(handler, message, context)
+        except HeronException as exc:
+            return error_response(exc)
+        return json_response(payload)
+
+    call.__name__ = handler.__name__
+    return [
+        Route(f"/{root}/{version}/{prefix}{path}", call, methods=[method], name=None)
+        for root in ("api", "ajax-api")
+    ]
+
+
+def routes_table(routes: list[BaseRoute]) -> list[tuple[str, str]]:
+    """(method, path) of every route, for docs/api.md and its test."""
+    table = []
+    for route in routes:
+        if isinstance(route, Route):
+            for method in sorted(route.methods or ()):
+                if method != "HEAD":
+                    table.append((method, route.path))
+    return table
