@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 POSTGRES_ENV = "HERON_TEST_POSTGRES_URL"
+MYSQL_ENV = "HERON_TEST_MYSQL_URL"
 
 
 @pytest.fixture(autouse=True)
@@ -67,12 +68,39 @@ def _postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def _mysql_database() -> Iterator[str]:
+    base = os.environ.get(MYSQL_ENV)
+    if not base:
+        pytest.skip(f"MySQL / MariaDB store tests need {MYSQL_ENV} (e.g. mysql://root@127.0.0.1/test)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from heron.tracking_uri import resolve
+
+    admin_url = make_url(resolve(base).db_uri or base)
+    name = f"heron_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        from heron.backends import close_all
+
+        close_all()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def db_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store' / 'heron.db'}"
-    else:
+    elif request.param == "postgresql":
         yield from _postgres_database()
+    else:
+        yield from _mysql_database()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -156,9 +157,11 @@ def _upsert_tags(conn: Connection, run_id: str, tags: Sequence[RunTag]) -> None:
         )
 
 
-def _metric_row(run_id: str, metric: Metric) -> dict[str, Any]:
+def _metric_row(run_id: str, metric: Metric, finite_only: bool) -> dict[str, Any]:
     value = float(metric.value)
     is_nan = math.isnan(value)
+    if finite_only and math.isinf(value):
+        value = math.copysign(sys.float_info.max, value)  # read back as infinity
     return {
         "run_uuid": run_id,
         "key": metric.key,
@@ -172,7 +175,9 @@ def _metric_row(run_id: str, metric: Metric) -> dict[str, Any]:
 def _insert_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
     if not metrics:
         return
-    rows = [_metric_row(run_id, m) for m in metrics]
+    # MySQL cannot store infinity; the largest double stands in for it there.
+    finite_only = conn.dialect.name in ("mysql", "mariadb")
+    rows = [_metric_row(run_id, m, finite_only) for m in metrics]
     conn.execute(insert(s.metrics), rows)
     latest: dict[str, dict[str, Any]] = {}
     for row in rows:

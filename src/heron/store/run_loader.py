@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -23,7 +25,12 @@ from heron.store.base import chunks
 
 
 def metric_value(value: float | None, is_nan: bool) -> float:
-    return float("nan") if is_nan or value is None else float(value)
+    """A stored metric value; the largest double is how MySQL keeps infinity."""
+    if is_nan or value is None:
+        return float("nan")
+    if abs(value) == sys.float_info.max:
+        return math.copysign(math.inf, value)
+    return float(value)
 
 
 def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:

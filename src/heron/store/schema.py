@@ -7,7 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Float,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -28,6 +28,10 @@ metadata = MetaData(
     }
 )
 
+# On MySQL / MariaDB, binary collation keeps `=`, LIKE and unique names case-sensitive, as
+# they are on SQLite and PostgreSQL (MLflow's semantics); ILIKE lowers both sides itself.
+MYSQL = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
 experiments = Table(
     "experiments",
     metadata,
@@ -42,6 +46,7 @@ experiments = Table(
     Index(None, "lifecycle_stage", "creation_time"),
     # Never reuse the id of a purged experiment: its artifact folder is named after it.
     sqlite_autoincrement=True,
+    **MYSQL,
 )
 
 experiment_tags = Table(
@@ -56,6 +61,7 @@ experiment_tags = Table(
     Column("key", String(250), nullable=False),
     Column("value", String(5000), nullable=False),
     PrimaryKeyConstraint("experiment_id", "key"),
+    **MYSQL,
 )
 
 runs = Table(
@@ -77,6 +83,7 @@ runs = Table(
     Column("deleted_time", BigInteger, nullable=True),
     Column("artifact_uri", String(2048), nullable=False),
     Index(None, "experiment_id", "lifecycle_stage", "start_time"),
+    **MYSQL,
 )
 
 params = Table(
@@ -86,7 +93,9 @@ params = Table(
     Column("key", String(250), nullable=False),
     Column("value", String(6000), nullable=False),
     PrimaryKeyConstraint("run_uuid", "key"),
-    Index(None, "key", "value"),
+    # MySQL caps index keys at 3072 bytes: index a prefix of long values there.
+    Index(None, "key", "value", mysql_length={"key": 250, "value": 500}),
+    **MYSQL,
 )
 
 tags = Table(
@@ -96,6 +105,7 @@ tags = Table(
     Column("key", String(250), nullable=False),
     Column("value", String(8000), nullable=False),
     PrimaryKeyConstraint("run_uuid", "key"),
+    **MYSQL,
 )
 
 # Full metric history. NaN is stored as value NULL with is_nan true, because SQLite turns
@@ -106,11 +116,12 @@ metrics = Table(
     Column("metric_id", Integer, primary_key=True, autoincrement=True),
     Column("run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
     Column("key", String(250), nullable=False),
-    Column("value", Float(precision=53), nullable=True),
+    Column("value", Double(), nullable=True),
     Column("is_nan", Boolean(create_constraint=False), nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False),
     Index(None, "run_uuid", "key", "step"),
+    **MYSQL,
 )
 
 # The latest value of each metric of each run (largest step, then timestamp), kept for
@@ -120,12 +131,13 @@ latest_metrics = Table(
     metadata,
     Column("run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
     Column("key", String(250), nullable=False),
-    Column("value", Float(precision=53), nullable=True),
+    Column("value", Double(), nullable=True),
     Column("is_nan", Boolean(create_constraint=False), nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False),
     PrimaryKeyConstraint("run_uuid", "key"),
     Index(None, "key", "value"),
+    **MYSQL,
 )
 
 datasets = Table(
@@ -145,6 +157,7 @@ datasets = Table(
     Column("schema", Text, nullable=True),
     Column("profile", Text, nullable=True),
     UniqueConstraint("experiment_id", "name", "digest"),
+    **MYSQL,
 )
 
 run_inputs = Table(
@@ -159,6 +172,7 @@ run_inputs = Table(
         nullable=False,
     ),
     UniqueConstraint("run_uuid", "dataset_uuid"),
+    **MYSQL,
 )
 
 input_tags = Table(
@@ -173,4 +187,5 @@ input_tags = Table(
     Column("key", String(255), nullable=False),
     Column("value", String(500), nullable=False),
     PrimaryKeyConstraint("input_uuid", "key"),
+    **MYSQL,
 )

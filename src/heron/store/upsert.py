@@ -66,6 +66,9 @@ def _upsert_on_duplicate(
     from sqlalchemy.dialects.mysql import insert
 
     stmt = insert(table)
+    # MySQL assigns these one after another, so a later IF() sees earlier columns already
+    # updated. The latest-metric condition stays true once true because timestamp is set
+    # before step and compares with >=; keep that order if you change the columns.
     values: dict[str, Any] = {}
     for name in update:
         if newer is None:

@@ -18,6 +18,10 @@ branch_labels = None
 depends_on = None
 
 
+# Binary collation keeps MySQL / MariaDB comparisons case-sensitive, as on other databases.
+MYSQL = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+
 def upgrade() -> None:
     op.create_table(
         "experiments",
@@ -31,6 +35,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("experiment_id", name="pk_experiments"),
         sa.UniqueConstraint("name", name="uq_experiments_name"),
         sqlite_autoincrement=True,
+        **MYSQL,
     )
     op.create_index(
         "ix_experiments_lifecycle_stage_creation_time",
@@ -49,6 +54,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("experiment_id", "key", name="pk_experiment_tags"),
+        **MYSQL,
     )
     op.create_table(
         "runs",
@@ -69,6 +75,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("run_uuid", name="pk_runs"),
+        **MYSQL,
     )
     op.create_index(
         "ix_runs_experiment_id_lifecycle_stage_start_time",
@@ -88,14 +95,20 @@ def upgrade() -> None:
                 ondelete="CASCADE",
             ),
             sa.PrimaryKeyConstraint("run_uuid", "key", name=f"pk_{table}"),
+            **MYSQL,
         )
-    op.create_index("ix_params_key_value", "params", ["key", "value"])
+    op.create_index(
+        "ix_params_key_value",
+        "params",
+        ["key", "value"],
+        mysql_length={"key": 250, "value": 500},
+    )
     op.create_table(
         "metrics",
         sa.Column("metric_id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("run_uuid", sa.String(32), nullable=False),
         sa.Column("key", sa.String(250), nullable=False),
-        sa.Column("value", sa.Float(precision=53), nullable=True),
+        sa.Column("value", sa.Double(), nullable=True),
         sa.Column("is_nan", sa.Boolean(create_constraint=False), nullable=False),
         sa.Column("timestamp", sa.BigInteger(), nullable=False),
         sa.Column("step", sa.BigInteger(), nullable=False),
@@ -103,13 +116,14 @@ def upgrade() -> None:
             ["run_uuid"], ["runs.run_uuid"], name="fk_metrics_run_uuid_runs", ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("metric_id", name="pk_metrics"),
+        **MYSQL,
     )
     op.create_index("ix_metrics_run_uuid_key_step", "metrics", ["run_uuid", "key", "step"])
     op.create_table(
         "latest_metrics",
         sa.Column("run_uuid", sa.String(32), nullable=False),
         sa.Column("key", sa.String(250), nullable=False),
-        sa.Column("value", sa.Float(precision=53), nullable=True),
+        sa.Column("value", sa.Double(), nullable=True),
         sa.Column("is_nan", sa.Boolean(create_constraint=False), nullable=False),
         sa.Column("timestamp", sa.BigInteger(), nullable=False),
         sa.Column("step", sa.BigInteger(), nullable=False),
@@ -120,6 +134,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("run_uuid", "key", name="pk_latest_metrics"),
+        **MYSQL,
     )
     op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
     op.create_table(
@@ -142,6 +157,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "experiment_id", "name", "digest", name="uq_datasets_experiment_id_name_digest"
         ),
+        **MYSQL,
     )
     op.create_table(
         "run_inputs",
@@ -159,6 +175,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("input_uuid", name="pk_run_inputs"),
         sa.UniqueConstraint("run_uuid", "dataset_uuid", name="uq_run_inputs_run_uuid_dataset_uuid"),
+        **MYSQL,
     )
     op.create_table(
         "input_tags",
@@ -172,6 +189,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("input_uuid", "key", name="pk_input_tags"),
+        **MYSQL,
     )
     _create_default_experiment()
 
@@ -179,6 +197,9 @@ def upgrade() -> None:
 def _create_default_experiment() -> None:
     """MLflow's experiment "0", named Default; its artifact location is filled in by the store."""
     now = int(time.time() * 1000)
+    if op.get_bind().dialect.name in ("mysql", "mariadb"):
+        # MySQL would treat an explicit 0 in an AUTO_INCREMENT column as "next id".
+        op.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_AUTO_VALUE_ON_ZERO')")
     experiments = sa.table(
         "experiments",
         sa.column("experiment_id", sa.Integer),
