@@ -3,13 +3,14 @@ server issue) a live server on loopback. Store tests run on SQLite and on Postgr
 
 from __future__ import annotations
 
-import contextlib
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from servers import running_server
 
 POSTGRES_ENV = "HERON_TEST_POSTGRES_URL"
 MYSQL_ENV = "HERON_TEST_MYSQL_URL"
@@ -71,7 +72,9 @@ def _postgres_database() -> Iterator[str]:
 def _mysql_database() -> Iterator[str]:
     base = os.environ.get(MYSQL_ENV)
     if not base:
-        pytest.skip(f"MySQL / MariaDB store tests need {MYSQL_ENV} (e.g. mysql://root@127.0.0.1/test)")
+        pytest.skip(
+            f"MySQL / MariaDB store tests need {MYSQL_ENV} (e.g. mysql://root@127.0.0.1/test)"
+        )
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -119,61 +122,6 @@ def client(db_uri: str):  # type: ignore[no-untyped-def]
     from heron.client import HeronClient
 
     return HeronClient(db_uri)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def running_server(folder: Path, *extra: str) -> Iterator[str]:
-    """A real ``heron server`` subprocess on loopback; yields its URL, stops it afterwards."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    port = _free_port()
-    log = open(folder / "server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "heron.cli.main",
-            "server",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            str(folder / "store"),
-            *extra,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=1) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((folder / "server.log").read_text()) from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

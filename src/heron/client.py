@@ -23,7 +23,6 @@ from heron.entities import (
     ViewType,
 )
 from heron.exceptions import invalid
-from heron.tracking_uri import default_tracking_uri, tracking_uri_from_env
 from heron.validation import (
     MAX_PARAM_VAL_LENGTH,
     MAX_TAG_VAL_LENGTH,
@@ -41,7 +40,12 @@ class HeronClient(ArtifactLogging):
     """Talks to one tracking URI; every method maps to one operation of MLflow's API."""
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
-        self._tracking_uri = tracking_uri or tracking_uri_from_env() or default_tracking_uri()
+        if tracking_uri is None:
+            # As MlflowClient(): the URI chosen by set_tracking_uri, else the environment.
+            from heron.fluent import get_tracking_uri
+
+            tracking_uri = get_tracking_uri()
+        self._tracking_uri = tracking_uri
         self._backend: Backend | None = None
         del registry_uri  # the model registry arrives with its own issue
 

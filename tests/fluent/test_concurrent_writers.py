@@ -27,6 +27,7 @@ def _writer(folder: str, barrier, index: int, errors) -> None:  # type: ignore[n
 
 
 @pytest.mark.slow
+@pytest.mark.local_only
 def test_eight_processes_log_into_one_sqlite_file(tmp_path: Path) -> None:
     folder = tmp_path / "shared"
     ctx = mp.get_context("spawn")

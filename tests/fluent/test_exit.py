@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import heron
 
 SCRIPT = """
@@ -31,9 +33,11 @@ def _run(tmp_path: Path, mode: str) -> str:
     return heron.get_run(run_id).info.status
 
 
+@pytest.mark.local_only
 def test_open_run_finishes_at_normal_exit(tmp_path: Path) -> None:
     assert _run(tmp_path, "ok") == "FINISHED"
 
 
+@pytest.mark.local_only
 def test_open_run_fails_on_uncaught_exception(tmp_path: Path) -> None:
     assert _run(tmp_path, "crash") == "FAILED"

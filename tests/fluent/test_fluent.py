@@ -11,6 +11,7 @@ import heron
 from heron.exceptions import HeronException
 
 
+@pytest.mark.local_only
 def test_embedded_default_folder(tmp_path: Path) -> None:
     with heron.start_run() as run:
         heron.log_metric("m", 1.0)
@@ -19,6 +20,7 @@ def test_embedded_default_folder(tmp_path: Path) -> None:
     assert heron.get_run(run.info.run_id).info.status == "FINISHED"
 
 
+@pytest.mark.local_only
 def test_tracking_uri_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", str(tmp_path / "from-mlflow"))
     assert heron.get_tracking_uri() == str(tmp_path / "from-mlflow")
@@ -102,6 +104,7 @@ def test_long_param_values_are_truncated_with_a_warning() -> None:
     assert len(heron.get_run(run.info.run_id).data.params["long"]) == 6000
 
 
+@pytest.mark.fresh_server
 def test_search_runs_dataframe_and_list() -> None:
     pd = pytest.importorskip("pandas")
     heron.set_experiment("s")
@@ -214,3 +217,8 @@ def test_public_api_is_pinned() -> None:
     )
     for name in heron.__all__:
         assert hasattr(heron, name), name
+
+
+def test_client_follows_set_tracking_uri(tmp_path: Path) -> None:
+    heron.set_tracking_uri(tmp_path / "chosen")
+    assert heron.MlflowClient().tracking_uri == str(tmp_path / "chosen")

@@ -79,6 +79,7 @@ def test_artifact_uri() -> None:
         assert heron.get_artifact_uri("model/x") == run.info.artifact_uri + "/model/x"
 
 
+@pytest.mark.local_only
 def test_purge_removes_artifacts(tmp_path: Path) -> None:
     client = heron.HeronClient()
     exp_id = client.create_experiment("purge-me")
@@ -90,3 +91,14 @@ def test_purge_removes_artifacts(tmp_path: Path) -> None:
     report = client.purge_experiment(exp_id)
     assert report == {"experiments": 1, "runs": 1, "artifact_bytes": 100}
     assert not artifact_dir.exists()
+
+
+def test_download_by_artifact_uri(tmp_path: Path) -> None:
+    with heron.start_run() as run:
+        heron.log_text("by uri", "deep/f.txt")
+    folder = heron.artifacts.download_artifacts(
+        artifact_uri=run.info.artifact_uri, dst_path=str(tmp_path)
+    )
+    assert (Path(folder) / "deep" / "f.txt").read_text() == "by uri"
+    listed = heron.artifacts.list_artifacts(artifact_uri=run.info.artifact_uri)
+    assert [f.path for f in listed] == ["deep"]

@@ -12,9 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HERE = Path(__file__).parent / "parity"
 
 
+@pytest.mark.local_only
 def test_mlflow_script_runs_unchanged_with_heron(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, str(HERE / "mlflow_user_script.py"), "heron"],

@@ -61,9 +61,9 @@ def test_heron_ui_serves_the_embedded_store(tmp_path: Path) -> None:
 
     heron.set_tracking_uri(tmp_path / "heronruns")
     heron.create_experiment("shown-by-ui")
-    from conftest import _free_port
+    from servers import free_port
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "heron.cli.main", "ui", "--port", str(port)],
         cwd=tmp_path,

@@ -23,9 +23,9 @@ def download_artifacts(
         if artifact_uri.startswith("runs:/"):
             run_id, _, artifact_path = artifact_uri[len("runs:/") :].partition("/")
         else:
-            from heron.artifacts.repository import get_artifact_repository
-
-            return get_artifact_repository(artifact_uri).download_artifacts("", dst_path)
+            # The backend knows every scheme it can reach, mlflow-artifacts: included.
+            repo = _client(tracking_uri).backend.artifact_repository(artifact_uri)
+            return str(repo.download_artifacts("", dst_path))
     if not run_id:
         raise invalid("Give artifact_uri, or run_id (with an optional artifact_path)")
     return _client(tracking_uri).download_artifacts(run_id, artifact_path or "", dst_path)
@@ -40,9 +40,8 @@ def list_artifacts(
     if artifact_uri is not None and artifact_uri.startswith("runs:/"):
         run_id, _, artifact_path = artifact_uri[len("runs:/") :].partition("/")
     elif artifact_uri is not None:
-        from heron.artifacts.repository import get_artifact_repository
-
-        return get_artifact_repository(artifact_uri).list_artifacts(artifact_path)
+        repo = _client(tracking_uri).backend.artifact_repository(artifact_uri)
+        return list(repo.list_artifacts(artifact_path))
     if not run_id:
         raise invalid("Give artifact_uri or run_id")
     return _client(tracking_uri).list_artifacts(run_id, artifact_path)

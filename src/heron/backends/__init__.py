@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 from heron.backends.base import Backend
-from heron.exceptions import HeronException
 from heron.tracking_uri import StoreLocation, resolve
 
 _lock = threading.Lock()
@@ -26,10 +25,9 @@ def open_backend(tracking_uri: str) -> Backend:
 
 def _create(location: StoreLocation) -> Backend:
     if location.is_remote:
-        raise HeronException(
-            f"Tracking to a server ({location.tracking_uri}) is not available in this version.",
-            "NOT_IMPLEMENTED",
-        )
+        from heron.backends.http import HttpBackend
+
+        return HttpBackend(location.tracking_uri)
     from heron.backends.local import LocalBackend
 
     assert location.db_uri is not None and location.artifact_root is not None

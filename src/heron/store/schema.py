@@ -3,6 +3,8 @@ a test checks that the migrated schema matches these tables."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -30,7 +32,7 @@ metadata = MetaData(
 
 # On MySQL / MariaDB, binary collation keeps `=`, LIKE and unique names case-sensitive, as
 # they are on SQLite and PostgreSQL (MLflow's semantics); ILIKE lowers both sides itself.
-MYSQL = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 
 experiments = Table(
     "experiments",

@@ -1,0 +1,151 @@
+"""Heron's entities read back from MLflow's JSON wire form (the inverse of ``to_dict``).
+
+Lenient where MLflow servers differ: absent fields take their defaults (servers drop empty
+values), int64 may come as a string (older MLflow wrote them so), enums as names or numbers,
+and doubles as numbers or the strings "NaN", "Infinity", "-Infinity".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from heron.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    FileInfo,
+    InputTag,
+    Metric,
+    PagedList,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunStatus,
+)
+from heron.exceptions import INTERNAL_ERROR, HeronException
+
+Wire = Mapping[str, Any]
+
+
+def experiment_from_dict(d: Wire) -> Experiment:
+    return Experiment(
+        experiment_id=str(_required(d, "experiment_id")),
+        name=str(d.get("name", "")),
+        artifact_location=str(d.get("artifact_location", "")),
+        lifecycle_stage=str(d.get("lifecycle_stage", "active")),
+        tags=key_values(d.get("tags")),
+        creation_time=_int_or_none(d.get("creation_time")),
+        last_update_time=_int_or_none(d.get("last_update_time")),
+    )
+
+
+def run_info_from_dict(d: Wire) -> RunInfo:
+    return RunInfo(
+        run_id=str(d.get("run_id") or _required(d, "run_uuid")),
+        experiment_id=str(d.get("experiment_id", "")),
+        run_name=str(d.get("run_name", "")),
+        user_id=str(d.get("user_id", "")),
+        status=_run_status(d.get("status", "RUNNING")),
+        start_time=_int_or_none(d.get("start_time")),
+        end_time=_int_or_none(d.get("end_time")),
+        artifact_uri=str(d.get("artifact_uri", "")),
+        lifecycle_stage=str(d.get("lifecycle_stage", "active")),
+    )
+
+
+def run_from_dict(d: Wire) -> Run:
+    data = d.get("data") or {}
+    metrics = [metric_from_dict(m) for m in data.get("metrics") or []]
+    inputs = d.get("inputs") or {}
+    return Run(
+        info=run_info_from_dict(_required(d, "info")),
+        data=RunData(
+            metrics={m.key: m.value for m in metrics},
+            params=key_values(data.get("params")),
+            tags=key_values(data.get("tags")),
+            metric_objs=metrics,
+        ),
+        inputs=RunInputs(
+            dataset_inputs=[dataset_input_from_dict(i) for i in inputs.get("dataset_inputs") or []]
+        ),
+    )
+
+
+def metric_from_dict(d: Wire, run_id: str | None = None) -> Metric:
+    return Metric(
+        key=str(_required(d, "key")),
+        value=double(d.get("value", 0.0)),
+        timestamp=int(d.get("timestamp", 0)),
+        step=int(d.get("step", 0)),
+        run_id=d.get("run_id", run_id),
+        dataset_name=d.get("dataset_name"),
+        dataset_digest=d.get("dataset_digest"),
+        model_id=d.get("model_id"),
+    )
+
+
+def dataset_input_from_dict(d: Wire) -> DatasetInput:
+    ds = _required(d, "dataset")
+    return DatasetInput(
+        dataset=Dataset(
+            name=str(ds.get("name", "")),
+            digest=str(ds.get("digest", "")),
+            source_type=str(ds.get("source_type", "")),
+            source=str(ds.get("source", "")),
+            schema=ds.get("schema"),
+            profile=ds.get("profile"),
+        ),
+        tags=[InputTag(str(t["key"]), str(t.get("value", ""))) for t in d.get("tags") or []],
+    )
+
+
+def file_info_from_dict(d: Wire) -> FileInfo:
+    is_dir = bool(d.get("is_dir", False))
+    size = d.get("file_size")
+    return FileInfo(
+        path=str(_required(d, "path")),
+        is_dir=is_dir,
+        file_size=None if is_dir or size is None else int(size),
+    )
+
+
+def paged(items: list[Any], answer: Wire) -> PagedList:
+    """One page of results; an empty token means the last page, as in MLflow."""
+    return PagedList(items, answer.get("next_page_token") or None)
+
+
+def key_values(items: Any) -> dict[str, str]:
+    return {str(item["key"]): str(item.get("value", "")) for item in items or []}
+
+
+def double(value: Any) -> float:
+    """A double as MLflow's JSON spells one: a number or "NaN" / "Infinity" / "-Infinity"."""
+    if isinstance(value, bool):
+        raise _malformed(f"expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _malformed(f"expected a number, got {value!r}") from None
+
+
+def _run_status(value: Any) -> str:
+    try:
+        return RunStatus.to_string(int(value) if str(value).isdigit() else value)
+    except ValueError:
+        raise _malformed(f"unknown run status {value!r}") from None
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
+def _required(d: Wire, name: str) -> Any:
+    if not isinstance(d, Mapping) or d.get(name) is None:
+        raise _malformed(f"missing field '{name}'")
+    return d[name]
+
+
+def _malformed(detail: str) -> HeronException:
+    return HeronException(f"The tracking server sent a malformed answer: {detail}", INTERNAL_ERROR)
