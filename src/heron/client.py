@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -27,9 +26,8 @@ from heron.validation import (
     MAX_PARAM_VAL_LENGTH,
     MAX_TAG_VAL_LENGTH,
     SEARCH_MAX_RESULTS_DEFAULT,
+    truncate_long_value,
 )
-
-_TRUNCATE_ENV = ("HERON_TRUNCATE_LONG_VALUES", "MLFLOW_TRUNCATE_LONG_VALUES")
 
 
 def now_ms() -> int:
@@ -236,32 +234,17 @@ class HeronClient(ArtifactLogging):
     # ---- value conversion ----------------------------------------------------------------
 
     def _param_value(self, key: str, value: Any) -> str:
-        return _maybe_truncate(key, str(value), MAX_PARAM_VAL_LENGTH, "param")
+        return truncate_long_value(key, str(value), MAX_PARAM_VAL_LENGTH, "param", _warn)
 
     def _tag_value(self, key: str, value: Any) -> str:
-        return _maybe_truncate(key, str(value), MAX_TAG_VAL_LENGTH, "tag")
+        return truncate_long_value(key, str(value), MAX_TAG_VAL_LENGTH, "tag", _warn)
 
 
 MlflowClient = HeronClient
 
 
-def _maybe_truncate(key: str, value: str, limit: int, kind: str) -> str:
-    """As MLflow does by default: long values are cut with a warning, not refused."""
-    if len(value) <= limit or not _truncation_enabled():
-        return value
-    warnings.warn(
-        f"The value of {kind} '{key}' is {len(value)} characters long; it was truncated to "
-        f"{limit}. Set HERON_TRUNCATE_LONG_VALUES=false to get an error instead.",
-        stacklevel=4,
-    )
-    return value[:limit]
-
-
-def _truncation_enabled() -> bool:
-    for name in _TRUNCATE_ENV:
-        if name in os.environ:
-            return os.environ[name].strip().lower() not in ("0", "false", "no", "off")
-    return True
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=5)
 
 
 def dataset_input(dataset: Any, context: str | None, tags: dict[str, str] | None) -> DatasetInput:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from heron.entities import Metric, Param, RunTag
 from heron.exceptions import invalid, not_found
@@ -20,7 +21,7 @@ MAX_TAG_VAL_LENGTH = 8000
 MAX_ENTITY_KEY_LENGTH = 250
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_EXPERIMENT_TAG_KEY_LENGTH = 250
-MAX_EXPERIMENT_TAG_VAL_LENGTH = 5000
+MAX_EXPERIMENT_TAG_VAL_LENGTH = 20000
 MAX_RUN_NAME_LENGTH = 250
 MAX_ARTIFACT_LOCATION_LENGTH = 2048
 MAX_DATASET_NAME_SIZE = 500
@@ -81,7 +82,7 @@ def validate_experiment_id(experiment_id: object) -> str:
 def experiment_key(experiment_id: object) -> int:
     """The database key of a well-formed experiment id; ids that are not numbers cannot exist."""
     text = validate_experiment_id(experiment_id)
-    if not text.isdigit():
+    if not text.isdigit() or int(text) >= 2**63:
         raise not_found(f"No Experiment with id={text} exists")
     return int(text)
 
@@ -193,3 +194,27 @@ def validate_max_results(max_results: object, limit: int = SEARCH_MAX_RESULTS_TH
 
 def is_finite(value: float) -> bool:
     return not (math.isnan(value) or math.isinf(value))
+
+
+_TRUNCATE_ENV = ("HERON_TRUNCATE_LONG_VALUES", "MLFLOW_TRUNCATE_LONG_VALUES")
+
+
+def truncate_long_value(
+    key: str, value: str, limit: int, kind: str, warn: Callable[[str], None]
+) -> str:
+    """As MLflow does by default: a too-long param or tag value is cut, with a warning,
+    instead of refused. HERON_TRUNCATE_LONG_VALUES=false makes it an error again."""
+    if not isinstance(value, str) or len(value) <= limit or not _truncation_enabled():
+        return value
+    warn(
+        f"The value of {kind} '{key}' is {len(value)} characters long; it was truncated to "
+        f"{limit}. Set HERON_TRUNCATE_LONG_VALUES=false to get an error instead."
+    )
+    return value[:limit]
+
+
+def _truncation_enabled() -> bool:
+    for name in _TRUNCATE_ENV:
+        if name in os.environ:
+            return os.environ[name].strip().lower() not in ("0", "false", "no", "off")
+    return True

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from heron.exceptions import HeronException
 from heron.server.context import ServerContext
-from heron.server.wire import Message, error_response, json_response, read_message
+from heron.server.wire import Message, bad_path, error_response, json_response, read_message
 
 # A handler reads a Message and returns the response fields; it runs in a worker thread
 # because the store is synchronous.
@@ -45,6 +45,8 @@ def endpoint(
             payload = await run_in_threadpool(handler, message, context)
         except HeronException as exc:
             return error_response(exc)
+        except OSError as exc:
+            return error_response(bad_path(exc))
         return json_response(payload)
 
     call.__name__ = handler.__name__

@@ -7,6 +7,7 @@ name; errors are ``{"error_code", "message"}`` with MLflow's HTTP status.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 from collections.abc import Awaitable, Callable
@@ -148,6 +149,8 @@ async def read_message(
             data = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise HeronException(f"Malformed JSON request body: {exc}", BAD_REQUEST) from None
+    except RecursionError:
+        raise HeronException("The JSON request body is nested too deeply.", BAD_REQUEST) from None
     if not isinstance(data, dict):
         raise HeronException("The JSON request body must be an object.", BAD_REQUEST)
     return Message(data, from_query=False)
@@ -174,6 +177,17 @@ def _too_large(max_bytes: int) -> HeronException:
         f"The request body is larger than the server's limit of {max_bytes} bytes.",
         "REQUEST_LIMIT_EXCEEDED",
     )
+
+
+_BAD_PATH_ERRNOS = {errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.EINVAL, errno.EEXIST}
+
+
+def bad_path(exc: OSError) -> HeronException:
+    """A path the file system refuses is the caller's error; anything else (a full disk, a
+    permission problem) is the server's and is raised again."""
+    if exc.errno not in _BAD_PATH_ERRNOS:
+        raise exc
+    return invalid(f"The artifact path cannot be used: {exc.strerror or exc}")
 
 
 def json_response(payload: dict[str, Any], status: int = 200) -> Response:

@@ -91,11 +91,8 @@ class RunDataStore(RunStore):
         if max_results is not None:
             limit = validate_max_results(max_results, MAX_RESULTS_GET_METRIC_HISTORY)
             stmt = stmt.limit(limit + 1)
+        # An unknown run has no history: MLflow answers an empty list, and clients rely on it.
         with self._read() as conn:
-            if not conn.execute(
-                select(s.runs.c.run_uuid).where(s.runs.c.run_uuid == run_id)
-            ).first():
-                raise not_found(f"Run '{run_id}' not found")
             rows = conn.execute(stmt).all()
         history = [
             Metric(r.key, metric_value(r.value, r.is_nan), r.timestamp, r.step, run_id=run_id)

@@ -44,6 +44,8 @@ class RunStore(ExperimentStore):
         tags: Sequence[RunTag] = (),
         run_name: str | None = None,
     ) -> Run:
+        for tag in tags:
+            validate_tag(tag)  # before the keys go into a dict: they must be strings
         experiment = self._require_active(validate_experiment_id(experiment_id))
         tag_map = {t.key: t.value for t in tags}
         name = run_name or tag_map.get(RUN_NAME_TAG) or generate_run_name()
@@ -193,7 +195,11 @@ class RunStore(ExperimentStore):
         max_results = validate_max_results(max_results)
         offset = decode_page_token(page_token)
         # An id that is not a number names no experiment, so it matches no run.
-        ids = [int(e) for e in map(validate_experiment_id, experiment_ids) if e.isdigit()]
+        ids = [
+            int(e)
+            for e in map(validate_experiment_id, experiment_ids)
+            if e.isdigit() and int(e) < 2**63
+        ]
         stmt = select(s.runs.c.run_uuid).where(s.runs.c.experiment_id.in_(ids))
         if view != ViewType.ALL:
             stage = (

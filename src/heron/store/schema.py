@@ -61,7 +61,7 @@ experiment_tags = Table(
         nullable=False,
     ),
     Column("key", String(250), nullable=False),
-    Column("value", String(5000), nullable=False),
+    Column("value", Text, nullable=False),
     PrimaryKeyConstraint("experiment_id", "key"),
     **MYSQL,
 )

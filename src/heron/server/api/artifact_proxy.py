@@ -14,12 +14,20 @@ from starlette.routing import BaseRoute, Route
 
 from heron.artifacts import get_artifact_repository
 from heron.artifacts.paths import safe_relative_path
-from heron.exceptions import HeronException, not_found
+from heron.exceptions import HeronException, invalid, not_found
 from heron.server.context import ServerContext
 from heron.server.routing import endpoint, server_context
-from heron.server.wire import Message, error_response, json_response
+from heron.server.wire import Message, bad_path, error_response, json_response
 
 PREFIX = "/api/2.0/mlflow-artifacts"
+
+
+def _file_path(request: Request) -> str:
+    """The artifact a request names; the destination's root itself is never one."""
+    path = safe_relative_path(request.path_params["artifact_path"])
+    if not path:
+        raise invalid("Name an artifact: the artifact root cannot be read, written or deleted")
+    return path
 
 
 def _repo(ctx: ServerContext) -> Any:
@@ -34,20 +42,22 @@ def _repo(ctx: ServerContext) -> Any:
 async def download(request: Request) -> Response:
     ctx = server_context(request)
     try:
-        path = safe_relative_path(request.path_params["artifact_path"])
+        path = _file_path(request)
         repo = _repo(ctx)
         local = repo.root / path
         if not await run_in_threadpool(repo.exists, path) or local.is_dir():
             raise not_found(f"No artifact at '{path}'")
     except HeronException as exc:
         return error_response(exc)
+    except OSError as exc:
+        return error_response(bad_path(exc))
     return FileResponse(local, media_type="application/octet-stream")
 
 
 async def upload(request: Request) -> Response:
     ctx = server_context(request)
     try:
-        path = safe_relative_path(request.path_params["artifact_path"])
+        path = _file_path(request)
         repo = _repo(ctx)
         folder, _, name = path.rpartition("/")
         with tempfile.TemporaryDirectory(prefix="heron-upload-") as tmp:
@@ -58,16 +68,20 @@ async def upload(request: Request) -> Response:
             await run_in_threadpool(repo.log_artifact, staged, folder or None)
     except HeronException as exc:
         return error_response(exc)
+    except OSError as exc:
+        return error_response(bad_path(exc))
     return json_response({})
 
 
 async def delete(request: Request) -> Response:
     ctx = server_context(request)
     try:
-        path = safe_relative_path(request.path_params["artifact_path"])
+        path = _file_path(request)
         await run_in_threadpool(_repo(ctx).delete_artifacts, path)
     except HeronException as exc:
         return error_response(exc)
+    except OSError as exc:
+        return error_response(bad_path(exc))
     return json_response({})
 
 

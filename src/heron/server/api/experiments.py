@@ -49,9 +49,8 @@ def search_experiments(msg: Message, ctx: ServerContext) -> dict[str, Any]:
 
 
 def update_experiment(msg: Message, ctx: ServerContext) -> dict[str, Any]:
-    new_name = msg.text("new_name")
-    if new_name:
-        ctx.store.rename_experiment(msg.text("experiment_id", required=True), new_name)
+    experiment_id = msg.text("experiment_id", required=True)
+    ctx.store.rename_experiment(experiment_id, msg.text("new_name", required=True))
     return {}
 
 

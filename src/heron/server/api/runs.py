@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.routing import BaseRoute
 
-from heron.entities import RunTag, ViewType
+from heron.entities import Param, RunTag, ViewType
 from heron.server.api.experiments import VIEW_TYPES
 from heron.server.context import ServerContext
 from heron.server.routing import endpoint
 from heron.server.wire import Message
-from heron.validation import SEARCH_MAX_RESULTS_DEFAULT
+from heron.validation import (
+    MAX_PARAM_VAL_LENGTH,
+    MAX_TAG_VAL_LENGTH,
+    SEARCH_MAX_RESULTS_DEFAULT,
+    truncate_long_value,
+)
+
+log = logging.getLogger("heron.server")
 
 RUN_STATUSES = {"RUNNING": 1, "SCHEDULED": 2, "FINISHED": 3, "FAILED": 4, "KILLED": 5}
 _STATUS_NAMES = {number: name for name, number in RUN_STATUSES.items()}
@@ -29,12 +37,33 @@ def key_values(msg: Message, name: str) -> list[tuple[Any, Any]]:
     return [(item.get("key"), item.get("value", "")) for item in msg.objects(name)]
 
 
+def tag_of(key: Any, value: Any) -> RunTag:
+    return RunTag(key, _cut(key, value, MAX_TAG_VAL_LENGTH, "tag"))
+
+
+def param_of(key: Any, value: Any) -> Param:
+    return Param(key, _cut(key, value, MAX_PARAM_VAL_LENGTH, "param"))
+
+
+def run_tags(msg: Message) -> list[RunTag]:
+    return [tag_of(k, v) for k, v in key_values(msg, "tags")]
+
+
+def run_params(msg: Message) -> list[Param]:
+    return [param_of(k, v) for k, v in key_values(msg, "params")]
+
+
+def _cut(key: Any, value: Any, limit: int, kind: str) -> Any:
+    """MLflow's server truncates long values by default; so does Heron's (and logs it)."""
+    return truncate_long_value(str(key), value, limit, kind, log.warning)
+
+
 def create_run(msg: Message, ctx: ServerContext) -> dict[str, Any]:
     run = ctx.store.create_run(
         experiment_id=msg.text("experiment_id") or "0",
         user_id=msg.text("user_id", default=""),
         start_time=msg.integer("start_time"),
-        tags=[RunTag(k, v) for k, v in key_values(msg, "tags")],
+        tags=run_tags(msg),
         run_name=msg.text("run_name") or None,
     )
     return {"run": run.to_dict()}

@@ -27,6 +27,6 @@ def decode_page_token(token: str | None) -> int:
     except (UnicodeError, binascii.Error, ValueError) as exc:
         raise invalid(f"Invalid page token {token!r}: it is not one this server issued") from exc
     offset = payload.get("offset") if isinstance(payload, dict) else None
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < 2**63:
         raise invalid(f"Invalid page token {token!r}: it holds no valid offset")
     return offset

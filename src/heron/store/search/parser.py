@@ -140,7 +140,10 @@ def _next_token(text: str, pos: int, label: str) -> Token:
     if number:
         literal = number.group()
         is_float = any(c in literal for c in ".eE")
-        return Token("number", literal, pos, value=float(literal) if is_float else int(literal))
+        value: float | int = float(literal) if is_float else int(literal)
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            value = float(value)  # no database binds an integer that wide
+        return Token("number", literal, pos, value=value)
     operator = _OPERATOR.match(text, pos)
     if operator:
         return Token("op", operator.group(), pos)
@@ -196,6 +199,9 @@ def _syntax_error(text: str, label: str, detail: str) -> HeronException:
     return invalid(f"Invalid {label} '{text}': {detail}")
 
 
+MAX_NESTING = 50  # deeper filters are not written by people; refusing them bounds recursion
+
+
 class _Parser:
     """Recursive descent over the tokens: OR binds loosest, then AND, then parentheses."""
 
@@ -205,6 +211,7 @@ class _Parser:
         self.entities = entities
         self.tokens = tokenize(text, label)
         self.index = 0
+        self.depth = 0
 
     def peek(self) -> Token:
         return self.tokens[self.index]
@@ -253,7 +260,11 @@ class _Parser:
 
     def term(self) -> Node:
         if self.accept_punct("("):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise self.error(f"at most {MAX_NESTING} levels of parentheses")
             node = self.expression()
+            self.depth -= 1
             if not self.accept_punct(")"):
                 raise self.error("AND, OR or ')'")
             return node

@@ -47,7 +47,7 @@ def upgrade() -> None:
         "experiment_tags",
         sa.Column("experiment_id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(250), nullable=False),
-        sa.Column("value", sa.String(5000), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["experiment_id"],
             ["experiments.experiment_id"],
