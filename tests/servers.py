@@ -20,8 +20,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(folder: Path, *extra: str) -> Iterator[str]:
-    """A real ``heron server`` subprocess on loopback; yields its URL, stops it afterwards."""
+def running_server(folder: Path, *extra: str, store_uri: str | None = None) -> Iterator[str]:
+    """A real ``heron server`` subprocess on loopback; yields its URL, stops it afterwards.
+
+    Its store is ``folder/store`` unless ``store_uri`` names another (a database URL); its
+    log, uvicorn's access log included, is ``folder/server.log``.
+    """
     import subprocess
     import sys
     import time
@@ -38,7 +42,7 @@ def running_server(folder: Path, *extra: str) -> Iterator[str]:
             "--port",
             str(port),
             "--backend-store-uri",
-            str(folder / "store"),
+            store_uri or str(folder / "store"),
             *extra,
         ],
         stdout=log,

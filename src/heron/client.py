@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from heron.artifact_logging import ArtifactLogging
@@ -95,18 +95,35 @@ class HeronClient(ArtifactLogging):
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         self.backend.delete_experiment_tag(str(experiment_id), key)
 
-    def delete_experiment(self, experiment_id: str) -> None:
-        self.backend.delete_experiment(str(experiment_id))
+    def delete_experiment(self, experiment_id: str) -> int | None:
+        """Soft-delete an experiment and its active runs; how many runs (None if the server
+        does not say: MLflow's API answers nothing)."""
+        return self.backend.delete_experiment(str(experiment_id))
 
     def restore_experiment(self, experiment_id: str) -> None:
         self.backend.restore_experiment(str(experiment_id))
 
-    def purge_experiment(self, experiment_id: str) -> dict[str, int]:
+    def purge_experiment(self, experiment_id: str) -> dict[str, Any]:
         """Permanently delete a deleted experiment, its runs and their artifacts; frees the name.
 
-        Returns counts of what was removed (experiments, runs, artifact_bytes).
+        Returns what was removed (experiments, runs, artifact_bytes, errors, ...: see ``gc``).
         """
         return self.backend.purge_experiment(str(experiment_id))
+
+    def gc(
+        self,
+        older_than_ms: int,
+        experiment_ids: Sequence[str] | None = None,
+        dry_run: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Permanently remove runs and experiments deleted at least ``older_than_ms`` ago.
+
+        Rows first, then artifacts; the report counts experiments, runs, artifact locations
+        and bytes, and lists what was skipped and every error. ``dry_run`` only measures.
+        """
+        ids = None if experiment_ids is None else [str(e) for e in experiment_ids]
+        return self.backend.gc(older_than_ms, ids, dry_run=dry_run, progress=progress)
 
     # ---- runs --------------------------------------------------------------------------
 

@@ -64,6 +64,27 @@ SETTINGS: tuple[Setting, ...] = (
         "limited by this).",
         int,
     ),
+    Setting(
+        "db_pool_size",
+        5,
+        "Database connections each worker keeps open (PostgreSQL, MySQL; not SQLite). At most "
+        "workers x (db-pool-size + db-max-overflow) connections are opened.",
+        int,
+    ),
+    Setting(
+        "db_max_overflow",
+        10,
+        "Further connections each worker may open under load beyond --db-pool-size; they are "
+        "closed when returned.",
+        int,
+    ),
+    Setting(
+        "db_pool_timeout",
+        30,
+        "Seconds a request waits for a free database connection before it is answered "
+        "503 TEMPORARILY_UNAVAILABLE (clients retry).",
+        int,
+    ),
 )
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -80,6 +101,9 @@ class Settings:
     workers: int = 1
     allow_unauthenticated_network_access: bool = False
     max_request_bytes: int = 64 * 1024 * 1024
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+    db_pool_timeout: int = 30
 
     @classmethod
     def from_sources(cls, cli: dict[str, Any], environ: dict[str, str] | None = None) -> Settings:
@@ -106,6 +130,12 @@ class Settings:
             )
         if self.workers < 1:
             raise invalid("--workers must be at least 1")
+        if self.db_pool_size < 1:
+            raise invalid("--db-pool-size must be at least 1")
+        if self.db_max_overflow < 0:
+            raise invalid("--db-max-overflow must not be negative")
+        if self.db_pool_timeout < 1:
+            raise invalid("--db-pool-timeout must be at least 1 second")
 
     def public(self) -> dict[str, Any]:
         """What /health may show: every setting (none of them is a secret)."""

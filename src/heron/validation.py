@@ -38,6 +38,12 @@ _KEY_RE = re.compile(r"^[/\w.\- :]*$")
 _RUN_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 _EXPERIMENT_ID_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,63}$")
 
+# Heron's client sends this header with each write it may retry (a uuid4, the same on every
+# attempt); the store applies a request id at most once. MLflow's client sends none.
+REQUEST_ID_HEADER = "X-Heron-Request-Id"
+MAX_REQUEST_ID_LENGTH = 64
+_REQUEST_ID_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.:\-]{0,63}$")
+
 
 def validate_key(key: object, kind: str = "key") -> str:
     """A metric, param or tag key: MLflow's character set, and no path tricks."""
@@ -69,6 +75,19 @@ def validate_run_id(run_id: object) -> str:
     if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id):
         raise invalid(f"Invalid run ID: {run_id!r}")
     return run_id
+
+
+def validate_request_id(request_id: object) -> str | None:
+    """None (no idempotency asked for) or up to 64 letters, digits and ``_.:-``."""
+    if request_id is None:
+        return None
+    if not isinstance(request_id, str) or not _REQUEST_ID_RE.fullmatch(request_id):
+        shown = repr(request_id)[:80]
+        raise invalid(
+            f"Invalid {REQUEST_ID_HEADER} {shown}: use up to {MAX_REQUEST_ID_LENGTH} letters, "
+            "digits, '_', '.', ':' or '-' (a uuid4 is ideal)."
+        )
+    return request_id
 
 
 def validate_experiment_id(experiment_id: object) -> str:

@@ -168,11 +168,31 @@ def test_search_experiments_pages(backend: HttpBackend) -> None:
     assert pages == 3
 
 
-def test_purge_is_not_available_over_http(backend: HttpBackend) -> None:
+def test_purge_over_http_removes_rows_and_proxied_artifacts(backend: HttpBackend) -> None:
     exp_id = backend.create_experiment("gone")
-    backend.delete_experiment(exp_id)
-    with pytest.raises(HeronException, match="not available") as excinfo:
-        backend.purge_experiment(exp_id)
+    run_id = backend.create_run(exp_id).info.run_id
+    backend.artifact_repository(backend.get_run(run_id).info.artifact_uri).log_bytes(b"abc", "f")
+    assert backend.delete_experiment(exp_id) is None  # MLflow's answer does not say
+    report = backend.purge_experiment(exp_id)
+    assert (report["experiments"], report["runs"], report["artifact_bytes"]) == (1, 1, 3)
+    assert report["errors"] == [] and report["skipped"] == []
+    assert backend.get_experiment_by_name("gone") is None
+    assert backend.create_experiment("gone") != exp_id
+
+
+def test_purge_over_http_refuses_an_active_experiment(backend: HttpBackend) -> None:
+    exp_id = backend.create_experiment("alive")
+    assert error_code(lambda: backend.purge_experiment(exp_id)) == "INVALID_PARAMETER_VALUE"
+    assert error_code(lambda: backend.purge_experiment("0")) == "INVALID_PARAMETER_VALUE"
+
+
+def test_gc_on_a_server_without_heron_routes_says_so() -> None:
+    def mlflow_server(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, text="<html>Not Found</html>")
+
+    http = HttpBackend("http://mlflow.test", transport=httpx.MockTransport(mlflow_server))
+    with pytest.raises(HeronException, match="not a Heron server") as excinfo:
+        http.gc(0)
     assert excinfo.value.error_code == "NOT_IMPLEMENTED"
 
 

@@ -230,7 +230,9 @@ def test_permanent_delete_frees_the_name(seed: Seed, tracking: str) -> None:
 def test_permanent_delete_of_a_deleted_experiment_json(seed: Seed, tracking: str) -> None:
     seed.client.delete_experiment(seed.beta)
     report = as_json(tracking, "experiments", "delete", seed.beta, "--permanent", "-y")
-    assert report == {"experiment_id": seed.beta, "experiments": 1, "runs": 1, "artifact_bytes": 0}
+    counts = {k: report[k] for k in ("experiment_id", "experiments", "runs", "artifact_bytes")}
+    assert counts == {"experiment_id": seed.beta, "experiments": 1, "runs": 1, "artifact_bytes": 0}
+    assert report["errors"] == [] and report["experiment_names"] == {seed.beta: "beta"}
 
 
 def test_permanent_delete_asks_first(seed: Seed, tracking: str) -> None:

@@ -97,6 +97,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "parts": "objects",
     },
     "/mlflow-artifacts/mpu/abort/bad/input.bin": {"path": "string", "upload_id": "string"},
+    "/heron/gc": {"older_than_ms": "int*", "experiment_ids": "strings", "dry_run": "flag"},
+    "/heron/experiments/purge": {"experiment_id": "string*"},
 }
 
 # Values of the wrong type for each kind of field.
@@ -108,6 +110,7 @@ WRONG: dict[str, list[Any]] = {
     "strings": [12345, {"a": 1}, [1, 2], [{"a": 1}], [None]],
     "objects": ["abc", 12345, {"a": 1}, [1, 2], ["a"], [[]]],
     "enum": ["NOT_A_VALUE", 99, -1, 1.5, {"a": 1}, [1]],
+    "flag": ["maybe", 2, 1.5, {"a": 1}, [True]],
 }
 
 
@@ -168,6 +171,9 @@ def template(path: str, ids: dict[str, str]) -> dict[str, Any]:
             "parts": [],
         },
         "/mlflow-artifacts/mpu/abort/bad/input.bin": {"path": "bad/input.bin", "upload_id": "u"},
+        # A dry run on an active experiment: accepted, and it removes nothing.
+        "/heron/gc": {"older_than_ms": 0, "experiment_ids": [experiment], "dry_run": True},
+        "/heron/experiments/purge": {"experiment_id": ids["doomed_experiment"]},
     }
     return bodies[path]
 
@@ -192,6 +198,15 @@ def prepare(api: httpx.Client, route: str, ids: dict[str, str]) -> None:
     if route in steps:
         path, body = steps[route]
         api.post(f"{API}{path}", json=body)  # may fail when the state is already right
+    if route == "/heron/experiments/purge":  # a purge uses up its experiment
+        ids["doomed_experiment"] = deleted_experiment(api)
+
+
+def deleted_experiment(api: httpx.Client) -> str:
+    body = {"name": f"bad-input-{uuid.uuid4().hex}"}
+    experiment_id: str = api.post(f"{API}/experiments/create", json=body).json()["experiment_id"]
+    api.post(f"{API}/experiments/delete", json={"experiment_id": experiment_id})
+    return experiment_id
 
 
 def url_of(route: str, root: str = "api") -> str:
@@ -227,6 +242,7 @@ def ids(api: httpx.Client) -> dict[str, str]:
         "run": run(main),
         "spare_experiment": experiment(),
         "spare_run": run(main),
+        "doomed_experiment": deleted_experiment(api),
     }
 
 
@@ -332,6 +348,7 @@ def test_deeply_nested_json_is_a_bad_request(live_server: str) -> None:
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_content_type_must_be_json(api: httpx.Client, ids: dict[str, str], route: str) -> None:
+    prepare(api, route, ids)
     body = json.dumps(template(route, ids)).encode()
     for content_type in (None, "text/plain", "application/x-www-form-urlencoded", "text/html"):
         headers = {"content-type": content_type} if content_type else {}
@@ -339,7 +356,6 @@ def test_content_type_must_be_json(api: httpx.Client, ids: dict[str, str], route
         error = assert_json_error(answer, 400)
         assert error["error_code"] == "INVALID_PARAMETER_VALUE"
         assert "Content-Type" in error["message"]
-    prepare(api, route, ids)
     json_utf8 = {"content-type": "application/json; charset=utf-8"}
     answer = post(api, route, content=body, headers=json_utf8)
     assert answer.status_code == (501 if "/mpu/" in route else 200)

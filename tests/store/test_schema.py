@@ -32,7 +32,7 @@ def test_an_outdated_schema_is_refused_with_the_fix(db_uri: str) -> None:
     engine = create_store_engine(db_uri)
     ensure_schema(engine, db_uri)
     with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0000'")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
     try:
         ensure_schema(engine, db_uri)
     except SchemaOutdated as exc:
@@ -41,6 +41,26 @@ def test_an_outdated_schema_is_refused_with_the_fix(db_uri: str) -> None:
         raise AssertionError("an outdated schema was accepted")
     finally:
         engine.dispose()
+
+
+def test_a_schema_from_a_newer_heron_says_to_upgrade_heron(db_uri: str) -> None:
+    engine = create_store_engine(db_uri)
+    ensure_schema(engine, db_uri)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'f00dfeed'")
+    try:
+        ensure_schema(engine, db_uri)
+    except SchemaOutdated as exc:
+        assert "newer than this Heron knows" in exc.message
+    else:
+        raise AssertionError("a schema from the future was accepted")
+    finally:
+        engine.dispose()
+
+
+def test_messages_never_show_passwords() -> None:
+    message = SchemaOutdated("0001", "0002", "postgresql://alice:s3cret@db/heron").message
+    assert "s3cret" not in message and "alice:***@db" in message
 
 
 def test_foreign_tables_are_not_touched(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ import os
 import posixpath
 import re
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 from heron.exceptions import invalid
 
@@ -68,3 +68,23 @@ def local_path_from_uri(uri: str) -> Path:
     if not path or "\x00" in path:
         raise invalid(f"file: URI {uri!r} does not name a usable local path")
     return Path(path)
+
+
+PROXY_SCHEME = "mlflow-artifacts:"
+
+
+def proxied_location(uri: str, destination: str) -> str:
+    """Where the files of an ``mlflow-artifacts:/<path>`` URI are: ``<destination>/<path>``.
+
+    The path goes through ``safe_relative_path``, so an experiment created with a location
+    like ``mlflow-artifacts:/../x`` cannot reach outside the destination. A URI that names a
+    host (``mlflow-artifacts://host/path``) belongs to that server, which alone knows where
+    its files are.
+    """
+    parts = urlsplit(uri)
+    if parts.scheme.lower() != PROXY_SCHEME.rstrip(":"):
+        raise invalid(f"{uri!r} is not an {PROXY_SCHEME} URI")
+    if parts.netloc:
+        raise invalid(f"{uri!r} names the server {parts.netloc}; only that server can reach it")
+    relative = safe_relative_path(parts.path.strip("/"))
+    return f"{destination.rstrip('/')}/{relative}" if relative else destination

@@ -6,8 +6,8 @@ REST API on a server). The client's test suite runs against both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from heron.artifacts import ArtifactRepository
 from heron.entities import (
@@ -42,9 +42,32 @@ class Backend(Protocol):
     def rename_experiment(self, experiment_id: str, new_name: str) -> None: ...
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None: ...
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
-    def delete_experiment(self, experiment_id: str) -> None: ...
+    def delete_experiment(self, experiment_id: str) -> int | None:
+        """Soft delete with its active runs; how many runs, or None when the server's
+        answer does not say (MLflow's API answers an empty object)."""
+        ...
+
     def restore_experiment(self, experiment_id: str) -> None: ...
-    def purge_experiment(self, experiment_id: str) -> dict[str, int]: ...
+    def purge_experiment(self, experiment_id: str) -> dict[str, Any]:
+        """Permanently remove a deleted experiment, its runs and their artifacts: a gc report."""
+        ...
+
+    # garbage collection
+    def gc(
+        self,
+        older_than_ms: int,
+        experiment_ids: Sequence[str] | None = None,
+        dry_run: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Permanently remove what was deleted at least ``older_than_ms`` ago (0: all of it).
+
+        Answers a report: ``experiments``, ``runs``, ``artifact_locations``,
+        ``artifact_bytes``, ``experiment_names``, ``skipped``, ``kept_locations``,
+        ``errors`` and ``dry_run``. ``progress(done, total)`` is called as rows and files
+        go, where the work happens in this process.
+        """
+        ...
 
     # runs
     def create_run(

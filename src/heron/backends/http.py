@@ -3,7 +3,9 @@
 The only module that imports httpx, and it is imported only when a tracking URI is
 ``http(s)://``, so ``import heron`` stays light. One pooled ``httpx.Client`` per backend;
 connection errors, 429 and 5xx answers are retried with exponential backoff and jitter
-(honouring ``Retry-After``); 4xx answers never are.
+(honouring ``Retry-After``); 4xx answers never are. ``runs/create`` and ``runs/log-batch``
+carry an ``X-Heron-Request-Id`` (one uuid4 per call, the same on each attempt) that the
+server applies once, so those are retried after a read timeout too and never stored twice.
 
 Environment: ``HERON_HTTP_TIMEOUT`` (seconds to wait for an answer, default 120),
 ``HERON_HTTP_MAX_RETRIES`` (default 4, so at most 5 attempts) and
@@ -20,6 +22,7 @@ import logging
 import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,12 +58,13 @@ from heron.exceptions import (
     HeronException,
     invalid,
 )
-from heron.validation import SEARCH_MAX_RESULTS_DEFAULT
+from heron.validation import REQUEST_ID_HEADER, SEARCH_MAX_RESULTS_DEFAULT
 from heron.version import VERSION
 
 log = logging.getLogger(__name__)
 
 API = "/api/2.0/mlflow"
+HERON_API = "/api/2.0/heron"
 PROXY_SCHEME = "mlflow-artifacts:"
 TIMEOUT_ENV = ("HERON_HTTP_TIMEOUT", "MLFLOW_HTTP_REQUEST_TIMEOUT")
 MAX_RETRIES_ENV = ("HERON_HTTP_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_MAX_RETRIES")
@@ -72,7 +76,8 @@ CHUNK_BYTES = 1024 * 1024
 
 # Failures where the request may not have reached the server, or the connection broke:
 # worth another attempt. A read timeout is not among them: the server got the request and
-# is slow, and asking again only adds load (and may repeat a write).
+# is slow, and asking again only adds load, and may repeat a write; only writes that carry a
+# request id (which the server applies once) are retried after one.
 _RETRYABLE_ERRORS = (
     httpx.NetworkError,
     httpx.ConnectTimeout,
@@ -196,8 +201,14 @@ class RestClient:
             follow_redirects=True,
         )
 
-    def call(self, method: str, endpoint: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """One MLflow API call: GET fields go in the query string, others in a JSON body."""
+    def call(
+        self, method: str, endpoint: str, fields: Mapping[str, Any], idempotent: bool = False
+    ) -> dict[str, Any]:
+        """One MLflow API call: GET fields go in the query string, others in a JSON body.
+
+        An ``idempotent`` write carries a request id, the same on every attempt, so the
+        server stores it once however often it is retried (read timeouts included).
+        """
         present = {k: v for k, v in fields.items() if v is not None}
         url = f"{API}{endpoint}"
         if method == "GET":
@@ -205,6 +216,8 @@ class RestClient:
         else:
             body = json.dumps(present, separators=(",", ":"), allow_nan=False).encode()
             headers = {"Content-Type": "application/json"}
+            if idempotent:
+                headers[REQUEST_ID_HEADER] = str(uuid.uuid4())
             response = self.send(method, url, content=body, headers=headers)
         return json_answer(response)
 
@@ -233,7 +246,8 @@ class RestClient:
                 raise _RetryableAnswer(response)
             return check(response)
 
-        return self._retrying(method, url, once)
+        idempotent = REQUEST_ID_HEADER in (headers or {})
+        return self._retrying(method, url, once, idempotent)
 
     def download(self, url: str, target: Path) -> None:
         """Stream an answer body into ``target``, through a temp file renamed at the end."""
@@ -261,7 +275,11 @@ class RestClient:
 
         self._retrying("GET", url, once)
 
-    def _retrying(self, method: str, url: str, once: Callable[[], T]) -> T:
+    def _retrying(
+        self, method: str, url: str, once: Callable[[], T], idempotent: bool = False
+    ) -> T:
+        """``idempotent`` requests are retried after a read timeout too: asking again cannot
+        store anything twice."""
         attempts = self.options.max_retries + 1
         for attempt in range(1, attempts + 1):
             try:
@@ -271,6 +289,10 @@ class RestClient:
                     check(answer.response)
                 retry_after = _retry_after(answer.response.headers.get("Retry-After"))
                 reason = f"HTTP {answer.response.status_code}"
+            except httpx.ReadTimeout as exc:
+                if not idempotent or attempt == attempts:
+                    raise self._timed_out(method, url) from exc
+                retry_after, reason = None, type(exc).__name__
             except _RETRYABLE_ERRORS as exc:
                 if attempt == attempts:
                     raise HeronException(
@@ -280,12 +302,7 @@ class RestClient:
                     ) from exc
                 retry_after, reason = None, type(exc).__name__
             except httpx.TimeoutException as exc:
-                raise HeronException(
-                    f"The tracking server at {self.display_url} did not answer {method} "
-                    f"{_path(url)} within {self.options.read_timeout:g} s; set "
-                    "HERON_HTTP_TIMEOUT to wait longer.",
-                    TEMPORARILY_UNAVAILABLE,
-                ) from exc
+                raise self._timed_out(method, url) from exc
             except httpx.HTTPError as exc:
                 raise invalid(
                     f"Cannot send {method} {_path(url)} to {self.display_url}: {exc}"
@@ -302,6 +319,14 @@ class RestClient:
             )
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _timed_out(self, method: str, url: str) -> HeronException:
+        return HeronException(
+            f"The tracking server at {self.display_url} did not answer {method} "
+            f"{_path(url)} within {self.options.read_timeout:g} s; set "
+            "HERON_HTTP_TIMEOUT to wait longer.",
+            TEMPORARILY_UNAVAILABLE,
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -460,19 +485,52 @@ class HttpBackend:
         fields = {"experiment_id": experiment_id, "key": key}
         self.rest.call("POST", "/experiments/delete-experiment-tag", fields)
 
-    def delete_experiment(self, experiment_id: str) -> None:
+    def delete_experiment(self, experiment_id: str) -> int | None:
+        """None: MLflow's answer is an empty object, so the number of runs is not known here."""
         self.rest.call("POST", "/experiments/delete", {"experiment_id": experiment_id})
+        return None
 
     def restore_experiment(self, experiment_id: str) -> None:
         self.rest.call("POST", "/experiments/restore", {"experiment_id": experiment_id})
 
-    def purge_experiment(self, experiment_id: str) -> dict[str, int]:
-        raise HeronException(
-            f"Permanently deleting experiment {experiment_id} through a tracking server is not "
-            f"available yet: MLflow's API has no such call. Run `heron gc` (or purge with a "
-            f"client on the server's own store) instead of asking {self.rest.display_url}.",
-            "NOT_IMPLEMENTED",
-        )
+    def purge_experiment(self, experiment_id: str) -> dict[str, Any]:
+        return self._heron("/experiments/purge", {"experiment_id": experiment_id})
+
+    # ---- garbage collection (Heron's extension; MLflow's API has none) -------------------
+
+    def gc(
+        self,
+        older_than_ms: int,
+        experiment_ids: Sequence[str] | None = None,
+        dry_run: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """The server collects in one request; ``progress`` is not called (nothing streams)."""
+        fields = {
+            "older_than_ms": older_than_ms,
+            "experiment_ids": None if experiment_ids is None else [str(e) for e in experiment_ids],
+            "dry_run": dry_run,
+        }
+        return self._heron("/gc", fields)
+
+    def _heron(self, endpoint: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """A POST to Heron's own routes, /api/2.0/heron/..., which an MLflow server lacks."""
+        present = {k: v for k, v in fields.items() if v is not None}
+        body = json.dumps(present, separators=(",", ":")).encode()
+        url = f"{HERON_API}{endpoint}"
+        try:
+            response = self.rest.send(
+                "POST", url, content=body, headers={"Content-Type": "application/json"}
+            )
+        except HeronException as exc:
+            if exc.error_code != "ENDPOINT_NOT_FOUND":
+                raise
+            raise HeronException(
+                f"{self.rest.display_url} does not answer {url}: it is not a Heron server (or "
+                "is an older one), and MLflow's API has no call that deletes permanently.",
+                "NOT_IMPLEMENTED",
+            ) from exc
+        return json_answer(response)
 
     # ---- runs --------------------------------------------------------------------------
 
@@ -494,6 +552,7 @@ class HttpBackend:
                 "tags": [t.to_dict() for t in tags],
                 "run_name": run_name or None,
             },
+            idempotent=True,
         )
         return run_from_dict(answer["run"])
 
@@ -564,7 +623,7 @@ class HttpBackend:
             "params": [p.to_dict() for p in params],
             "tags": [t.to_dict() for t in tags],
         }
-        self.rest.call("POST", "/runs/log-batch", fields)
+        self.rest.call("POST", "/runs/log-batch", fields, idempotent=True)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self.rest.call("POST", "/runs/delete-tag", {"run_id": run_id, "key": key})

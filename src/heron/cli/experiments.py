@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from heron.cli import output
+from heron.cli.gc import show_problems, show_report, show_report_errors
 from heron.cli.options import (
     EXPERIMENT_ID,
     KEY_VALUE,
@@ -136,13 +137,15 @@ def delete(
     if permanent:
         _purge(client, experiment, yes, as_json)
         return
-    client.delete_experiment(experiment_id)
+    runs = client.delete_experiment(experiment_id)
+    # An MLflow-style server does not say how many runs went (its answer is empty).
+    with_runs = "its active runs" if runs is None else _plural(runs, "active run")
     _report(
         client,
         experiment_id,
         as_json,
-        f"Deleted experiment {experiment_id} ({experiment.name}); "
-        f"'heron experiments restore {experiment_id}' brings it back.",
+        f"Deleted experiment {experiment_id} ({experiment.name}) and {with_runs}; "
+        f"'heron experiments restore {experiment_id}' brings them back.",
     )
 
 
@@ -170,13 +173,15 @@ def _purge(client: HeronClient, experiment: Experiment, yes: bool, as_json: bool
         client.delete_experiment(experiment_id)
     report = client.purge_experiment(experiment_id)
     if as_json:
-        output.echo_json({"experiment_id": experiment_id, **report})
+        show_report({"experiment_id": experiment_id, **report}, as_json=True)
         return
     click.echo(
         f"Permanently deleted experiment {experiment_id} ({experiment.name}): "
         f"{_plural(report.get('runs', 0), 'run')}, "
         f"{output.file_size(report.get('artifact_bytes', 0))} of artifacts freed."
     )
+    show_problems(report)
+    show_report_errors(report)
 
 
 def _report(client: HeronClient, experiment_id: str, as_json: bool, message: str) -> None:

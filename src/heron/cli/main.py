@@ -9,6 +9,7 @@ import click
 from heron.cli.artifacts import artifacts
 from heron.cli.db import db
 from heron.cli.experiments import experiments
+from heron.cli.gc import gc
 from heron.cli.runs import runs
 from heron.cli.server import server, ui
 from heron.exceptions import HeronException
@@ -41,6 +42,7 @@ cli.add_command(experiments)
 cli.add_command(runs)
 cli.add_command(artifacts)
 cli.add_command(db)
+cli.add_command(gc)
 cli.add_command(server)
 cli.add_command(ui)
 

@@ -31,14 +31,33 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def check_schema(settings: Settings) -> None:
+    """Refuse to start, in one line, on a database that needs ``heron db upgrade``.
+
+    The app's lifespan would refuse too, but inside uvicorn that is a traceback per worker.
+    An empty database gets its schema here, once, before any worker starts.
+    """
+    from heron.cli.db import _engine
+    from heron.store.schema_version import ensure_schema
+    from heron.tracking_uri import default_tracking_uri, resolve
+
+    db_uri = resolve(settings.backend_store_uri or default_tracking_uri()).db_uri
+    if db_uri is None:  # a server URL: ServerContext.open says what is wrong with it
+        return
+    with _engine(db_uri) as engine:
+        ensure_schema(engine, db_uri)
+
+
 def serve(settings: Settings) -> None:
     import uvicorn
 
     from heron.server.app import create_app
+    from heron.store.schema_version import safe_uri
 
+    check_schema(settings)
+    store = safe_uri(settings.backend_store_uri) if settings.backend_store_uri else "embedded store"
     click.echo(
-        f"Heron {settings.backend_store_uri or 'embedded store'} on "
-        f"http://{settings.host}:{settings.port} ({settings.workers} worker(s))",
+        f"Heron {store} on http://{settings.host}:{settings.port} ({settings.workers} worker(s))",
         err=True,
     )
     if settings.workers == 1:

@@ -17,6 +17,7 @@ from heron.server.api import (
     artifact_proxy,
     artifacts,
     experiments,
+    heron_gc,
     logged_models,
     metrics,
     run_data,
@@ -38,6 +39,7 @@ def api_routes() -> list[BaseRoute]:
         *artifacts.routes(),
         *artifact_proxy.routes(),
         *logged_models.routes(),
+        *heron_gc.routes(),
     ]
 
 

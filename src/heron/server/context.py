@@ -6,13 +6,12 @@ Built once in the app's lifespan and handed to handlers as an argument, never a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
+from heron.artifacts.paths import PROXY_SCHEME, proxied_location
 from heron.backends.local import LocalBackend
 from heron.settings import Settings
+from heron.store.engine import PoolLimits
 from heron.tracking_uri import default_tracking_uri, resolve
-
-PROXY_SCHEME = "mlflow-artifacts:"
 
 
 @dataclass(frozen=True)
@@ -33,18 +32,24 @@ class ServerContext:
             root = PROXY_SCHEME
         else:
             root = location.artifact_root
-        store = LocalBackend(location.tracking_uri, location.db_uri, root)
+        pool = PoolLimits(
+            size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            timeout=settings.db_pool_timeout,
+        )
+        store = LocalBackend(
+            location.tracking_uri,
+            location.db_uri,
+            root,
+            pool,
+            artifacts_destination=destination,
+        )
         return cls(settings=settings, store=store, artifacts_destination=destination)
 
     def resolve_artifact_uri(self, uri: str) -> str:
         """Where a run's artifacts really are: proxy URIs map into the destination folder."""
         if uri.startswith(PROXY_SCHEME):
-            relative = uri[len(PROXY_SCHEME) :].lstrip("/")
-            return (
-                str(Path(self.artifacts_destination) / relative)
-                if relative
-                else (self.artifacts_destination)
-            )
+            return proxied_location(uri, self.artifacts_destination)
         return uri
 
     def close(self) -> None:

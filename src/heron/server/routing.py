@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from heron.exceptions import HeronException
+from heron.exceptions import TEMPORARILY_UNAVAILABLE, HeronException
 from heron.server.context import ServerContext
 from heron.server.wire import Message, bad_path, error_response, json_response, read_message
+from heron.validation import REQUEST_ID_HEADER
 
 # A handler reads a Message and returns the response fields; it runs in a worker thread
 # because the store is synchronous.
@@ -42,11 +44,14 @@ def endpoint(
         )
         try:
             message = await read_message(request, limit, too_large)
+            message.request_id = request.headers.get(REQUEST_ID_HEADER)
             payload = await run_in_threadpool(handler, message, context)
         except HeronException as exc:
             return error_response(exc)
         except OSError as exc:
             return error_response(bad_path(exc))
+        except PoolTimeout:
+            return error_response(_pool_exhausted(context))
         return json_response(payload)
 
     call.__name__ = handler.__name__
@@ -54,6 +59,15 @@ def endpoint(
         Route(f"/{root}/{version}/{prefix}{path}", call, methods=[method], name=None)
         for root in ("api", "ajax-api")
     ]
+
+
+def _pool_exhausted(context: ServerContext) -> HeronException:
+    """Every pooled connection stayed busy for --db-pool-timeout: a 503 the client retries."""
+    return HeronException(
+        "The server's database connections are all busy "
+        f"(waited {context.settings.db_pool_timeout} s); try again.",
+        TEMPORARILY_UNAVAILABLE,
+    )
 
 
 def routes_table(routes: list[BaseRoute]) -> list[tuple[str, str]]:

@@ -25,9 +25,13 @@ _INT64 = (-(2**63), 2**63 - 1)
 class Message:
     """The fields of one request, with typed, validated access."""
 
-    def __init__(self, data: dict[str, Any], from_query: bool) -> None:
+    def __init__(
+        self, data: dict[str, Any], from_query: bool, request_id: str | None = None
+    ) -> None:
         self.data = data
         self.from_query = from_query
+        # The client's X-Heron-Request-Id: a write carrying one is applied at most once.
+        self.request_id = request_id
 
     def _raw(self, name: str, required: bool) -> Any:
         value = self.data.get(name)

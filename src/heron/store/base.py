@@ -9,7 +9,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from heron.store.engine import create_store_engine, read_transaction, write_transaction
+from heron.store.engine import (
+    PoolLimits,
+    create_store_engine,
+    read_transaction,
+    write_transaction,
+)
 from heron.store.schema_version import ensure_schema
 
 T = TypeVar("T")
@@ -29,11 +34,23 @@ def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
 class StoreBase:
     """Holds the engine; subclasses add one concept each (experiments, runs, run data)."""
 
-    def __init__(self, db_uri: str, default_artifact_root: str) -> None:
+    def __init__(
+        self, db_uri: str, default_artifact_root: str, pool: PoolLimits | None = None
+    ) -> None:
         self.db_uri = db_uri
         self.default_artifact_root = default_artifact_root.rstrip("/")
-        self.engine: Engine = create_store_engine(db_uri)
-        ensure_schema(self.engine, db_uri)
+        limits = pool or PoolLimits()
+        self.engine: Engine = create_store_engine(
+            db_uri,
+            pool_size=limits.size,
+            max_overflow=limits.max_overflow,
+            pool_timeout=limits.timeout,
+        )
+        try:
+            ensure_schema(self.engine, db_uri)
+        except BaseException:
+            self.engine.dispose()  # a store that cannot open must not keep connections (or locks)
+            raise
 
     def _write(self) -> AbstractContextManager[Connection]:
         return write_transaction(self.engine)

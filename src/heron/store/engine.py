@@ -12,6 +12,7 @@ import os
 import sqlite3
 import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,47 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 60.0
 _WRITE_OPTION = "heron_write"
 
 
-def create_store_engine(db_uri: str) -> Engine:
-    """An engine for ``db_uri``; SQLite files and their folder are created on demand."""
+@dataclass(frozen=True)
+class PoolLimits:
+    """How many connections one engine may hold to a database server: ``size`` kept open,
+    up to ``max_overflow`` more under load, and how long a caller waits for one (seconds).
+
+    Each server worker has one engine, so a server never holds more than
+    workers x (size + max_overflow) connections. SQLite keeps its own pooling.
+    """
+
+    size: int = 5
+    max_overflow: int = 10
+    timeout: float = 30.0
+
+    @property
+    def max_connections(self) -> int:
+        return self.size + self.max_overflow
+
+
+def create_store_engine(
+    db_uri: str,
+    pool_size: int = PoolLimits.size,
+    max_overflow: int = PoolLimits.max_overflow,
+    pool_timeout: float = PoolLimits.timeout,
+) -> Engine:
+    """An engine for ``db_uri``; SQLite files and their folder are created on demand.
+
+    The pool arguments bound the connections to PostgreSQL or MySQL; SQLite ignores them.
+    """
     try:
         url = make_url(db_uri)
     except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse message
         raise invalid(f"Cannot parse database URI {db_uri!r}: {exc}") from exc
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+    )
     _forget_pool_after_fork(engine)
     return engine
 

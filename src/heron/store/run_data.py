@@ -13,6 +13,11 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from heron.entities import DatasetInput, Metric, PagedList, Param, RunTag
 from heron.exceptions import invalid, not_found
 from heron.store import schema as s
+from heron.store.applied_requests import (
+    APPLIED_REQUEST_TTL_MS,
+    prune_applied_requests,
+    write_once,
+)
 from heron.store.base import chunks
 from heron.store.run_loader import metric_value
 from heron.store.runs import RunStore
@@ -43,14 +48,28 @@ class RunDataStore(RunStore):
         metrics: Sequence[Metric] = (),
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
+        *,
+        request_id: str | None = None,
     ) -> None:
-        """All or nothing: every entity is validated before one transaction writes them."""
+        """All or nothing: every entity is validated before one transaction writes them.
+
+        With a ``request_id`` the batch is stored at most once: a retry of an applied
+        request changes nothing and succeeds.
+        """
         validate_batch(metrics, params, tags)
-        with self._write() as conn:
+        with write_once(self.engine, request_id) as once:
+            if once.applied_run is not None:
+                return
+            conn = once.conn
             self._require_active_run(conn, run_id)
+            once.record(run_id)  # first: a concurrent attempt waits here, not after the work
             _insert_params(conn, run_id, params)
             _upsert_tags(conn, run_id, tags)
             _insert_metrics(conn, run_id, metrics)
+
+    def prune_applied_requests(self, max_age_ms: int = APPLIED_REQUEST_TTL_MS) -> int:
+        """Forget the ids of requests applied more than a day (``max_age_ms``) ago."""
+        return prune_applied_requests(self.engine, max_age_ms)
 
     def log_metric(self, run_id: str, metric: Metric) -> None:
         self.log_batch(run_id, metrics=[metric])

@@ -11,6 +11,7 @@ from heron.entities import LifecycleStage, PagedList, Run, RunInfo, RunStatus, R
 from heron.exceptions import invalid, not_found
 from heron.names import generate_run_name
 from heron.store import schema as s
+from heron.store.applied_requests import write_once
 from heron.store.base import now_ms
 from heron.store.experiments import ExperimentStore, purge_run_rows
 from heron.store.run_loader import load_runs
@@ -43,7 +44,10 @@ class RunStore(ExperimentStore):
         start_time: int | None = None,
         tags: Sequence[RunTag] = (),
         run_name: str | None = None,
+        *,
+        request_id: str | None = None,
     ) -> Run:
+        """A new active run; with a ``request_id``, a retry answers the run created first."""
         for tag in tags:
             validate_tag(tag)  # before the keys go into a dict: they must be strings
         experiment = self._require_active(validate_experiment_id(experiment_id))
@@ -59,25 +63,28 @@ class RunStore(ExperimentStore):
         for key, value in tag_map.items():
             validate_tag(RunTag(key, value))
         run_id = uuid.uuid4().hex
-        with self._write() as conn:
-            conn.execute(
-                insert(s.runs).values(
-                    run_uuid=run_id,
-                    experiment_id=int(experiment.experiment_id),
-                    name=name,
-                    user_id=user_id or "",
-                    status=RunStatus.to_string(RunStatus.RUNNING),
-                    start_time=start_time if start_time is not None else now_ms(),
-                    end_time=None,
-                    lifecycle_stage=LifecycleStage.ACTIVE,
-                    artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
+        with write_once(self.engine, request_id) as once:
+            if once.applied_run is None:
+                once.conn.execute(
+                    insert(s.runs).values(
+                        run_uuid=run_id,
+                        experiment_id=int(experiment.experiment_id),
+                        name=name,
+                        user_id=user_id or "",
+                        status=RunStatus.to_string(RunStatus.RUNNING),
+                        start_time=start_time if start_time is not None else now_ms(),
+                        end_time=None,
+                        lifecycle_stage=LifecycleStage.ACTIVE,
+                        artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}"
+                        "/artifacts",
+                    )
                 )
-            )
-            conn.execute(
-                insert(s.tags),
-                [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()],
-            )
-        return self.get_run(run_id)
+                once.conn.execute(
+                    insert(s.tags),
+                    [{"run_uuid": run_id, "key": k, "value": v} for k, v in tag_map.items()],
+                )
+                once.record(run_id)  # after the run: the record refers to it
+        return self.get_run(once.applied_run or run_id)
 
     def get_run(self, run_id: str) -> Run:
         validate_run_id(run_id)

@@ -191,3 +191,17 @@ input_tags = Table(
     PrimaryKeyConstraint("input_uuid", "key"),
     **MYSQL,
 )
+
+# Writes already applied, by the client's request id (X-Heron-Request-Id), recorded in the
+# same transaction as the write: a retry of a request whose answer was lost is skipped, so a
+# batch is never stored twice. Rows may be pruned after a day (prune_applied_requests).
+applied_requests = Table(
+    "applied_requests",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
+    Column("applied_time", BigInteger, nullable=False),
+    Index(None, "run_uuid"),
+    Index(None, "applied_time"),
+    **MYSQL,
+)

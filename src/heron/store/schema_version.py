@@ -15,6 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from heron.exceptions import HeronException
 from heron.store.engine import write_transaction
@@ -26,11 +27,33 @@ _PG_LOCK_KEY = 0x4845524F4E  # "HERON"
 
 class SchemaOutdated(HeronException):
     def __init__(self, current: str | None, head: str, db_uri: str) -> None:
-        super().__init__(
-            f"The database schema is at revision {current}, but this Heron needs {head}. "
-            f"Back up the database, then run: {UPGRADE_COMMAND} --backend-store-uri '{db_uri}'",
-            "INVALID_STATE",
-        )
+        shown = safe_uri(db_uri)
+        if current is not None and not _known_revision(current):
+            message = (
+                f"The database schema is at revision {current}, newer than this Heron knows "
+                f"(its newest is {head}): a newer Heron wrote it. Upgrade Heron to use {shown}."
+            )
+        else:
+            message = (
+                f"The database schema is at revision {current}, but this Heron needs {head}. "
+                f"Back up the database, then run: {UPGRADE_COMMAND} --backend-store-uri '{shown}'"
+            )
+        super().__init__(message, "INVALID_STATE")
+
+
+def safe_uri(db_uri: str) -> str:
+    """The URI with any password masked, for messages and logs."""
+    try:
+        return make_url(db_uri).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: nothing in it to hide
+        return db_uri
+
+
+def _known_revision(revision: str) -> bool:
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except Exception:  # alembic raises for unknown ids
+        return False
 
 
 def alembic_config(conn: Connection | None = None) -> Config:
@@ -89,6 +112,18 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
         if dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
         elif dialect in ("mysql", "mariadb"):
-            conn.execute(text("SELECT GET_LOCK('heron_migrations', 600)"))
+            # A session lock, named per database, taken and always released on this connection.
+            name = f"heron_migrations:{conn.engine.url.database}"[:64]
+            got = conn.execute(text("SELECT GET_LOCK(:n, 600)"), {"n": name}).scalar()
+            if got != 1:
+                raise HeronException(
+                    "Timed out waiting for another process's schema migration (10 minutes).",
+                    "TEMPORARILY_UNAVAILABLE",
+                )
+            try:
+                yield conn
+            finally:
+                conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+            return
         # SQLite: write_transaction already began with BEGIN IMMEDIATE, which is the lock.
         yield conn

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from heron.store.run_data import RunDataStore
+from heron.store.gc import GcStore
 
 
-class SqlTrackingStore(RunDataStore):
-    """Experiments (experiments.py), runs (runs.py) and what runs log (run_data.py)."""
+class SqlTrackingStore(GcStore):
+    """Experiments (experiments.py), runs (runs.py), what runs log (run_data.py) and the
+    permanent removal of deleted ones (gc.py)."""

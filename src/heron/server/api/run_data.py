@@ -34,19 +34,19 @@ def _no_value() -> float:
 
 
 def log_metric(msg: Message, ctx: ServerContext) -> dict[str, Any]:
-    ctx.store.log_batch(run_id(msg), metrics=[metric_from(msg.data)])
+    ctx.store.log_batch(run_id(msg), metrics=[metric_from(msg.data)], request_id=msg.request_id)
     return {}
 
 
 def log_param(msg: Message, ctx: ServerContext) -> dict[str, Any]:
     param = param_of(msg.text("key", required=True), msg.text("value", default=""))
-    ctx.store.log_batch(run_id(msg), params=[param])
+    ctx.store.log_batch(run_id(msg), params=[param], request_id=msg.request_id)
     return {}
 
 
 def set_tag(msg: Message, ctx: ServerContext) -> dict[str, Any]:
     tag = tag_of(msg.text("key", required=True), msg.text("value", default=""))
-    ctx.store.log_batch(run_id(msg), tags=[tag])
+    ctx.store.log_batch(run_id(msg), tags=[tag], request_id=msg.request_id)
     return {}
 
 
@@ -61,6 +61,7 @@ def log_batch(msg: Message, ctx: ServerContext) -> dict[str, Any]:
         metrics=[metric_from(m) for m in msg.objects("metrics")],
         params=run_params(msg),
         tags=run_tags(msg),
+        request_id=msg.request_id,
     )
     return {}
 

@@ -65,6 +65,7 @@ def create_run(msg: Message, ctx: ServerContext) -> dict[str, Any]:
         start_time=msg.integer("start_time"),
         tags=run_tags(msg),
         run_name=msg.text("run_name") or None,
+        request_id=msg.request_id,
     )
     return {"run": run.to_dict()}
 
