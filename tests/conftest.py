@@ -216,3 +216,22 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Tier three: a real server on loopback, one per test module, on SQLite."""
     with running_server(tmp_path_factory.mktemp("server")) as url:
         yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A real server on loopback over SQLite, then over PostgreSQL (one per test module)."""
+    folder = tmp_path_factory.mktemp(f"server-{request.param}")
+    if request.param == "sqlite":
+        with running_server(folder) as url:
+            yield url
+        return
+    databases = _postgres_database(request)
+    db_uri = next(databases)
+    try:
+        with running_server(folder, store_uri=db_uri) as url:
+            yield url
+    finally:
+        databases.close()

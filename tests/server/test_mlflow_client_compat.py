@@ -34,11 +34,10 @@ heron_only = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def server(request: pytest.FixtureRequest) -> str:
-    if REFERENCE_URL:
-        return REFERENCE_URL
-    url: str = request.getfixturevalue("live_server")
-    return url
+def server(store_server: str) -> str:
+    """Every check runs against a Heron server on SQLite and one on PostgreSQL (or, with
+    HERON_COMPAT_REFERENCE_URL, against that MLflow server)."""
+    return REFERENCE_URL or store_server
 
 
 @pytest.fixture(autouse=True)
