@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 
-.PHONY: install install-test lint typecheck test test-only docs bench bench-smoke run
+.PHONY: install install-test lint typecheck test test-only docs schema-snapshot bench bench-smoke run
 
 install:
 	$(PIP) install .
@@ -27,6 +27,10 @@ test: install-test lint typecheck test-only
 
 docs:
 	$(PYTHON) scripts/gen_cli_docs.py
+
+# After a migration: regenerate tests/store/schema/*.sql (needs the test database URLs).
+schema-snapshot:
+	$(PYTHON) scripts/schema_snapshot.py --write
 
 bench:
 	$(PYTHON) bench/run.py

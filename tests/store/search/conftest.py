@@ -19,8 +19,10 @@ from sqlalchemy.engine import URL, make_url
 from heron.store import schema
 from heron.store.engine import create_store_engine, write_transaction
 from heron.store.schema_version import ensure_schema
+from heron.tracking_uri import resolve
 
 POSTGRES_ENV = "HERON_TEST_POSTGRES_URL"
+MYSQL_ENV = "HERON_TEST_MYSQL_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 EXPERIMENTS = [
@@ -53,15 +55,17 @@ INPUTS = [("r1", "mnist", "d1", "training"), ("r2", "cifar", "d2", "eval"),
           ("r3", "mnist", "d1", "eval")]  # fmt: skip
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=["sqlite", "postgresql", "mysql"])
 def search_engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     if request.param == "sqlite":
         uri = f"sqlite:///{tmp_path_factory.mktemp('search') / 'heron.db'}"
         yield _populated_engine(uri)
-    else:
+    elif request.param == "postgresql":
         yield from _postgres_engine()
+    else:
+        yield from _mysql_engine()
 
 
 def _populated_engine(uri: str) -> Engine:
@@ -135,6 +139,25 @@ def _postgres_engine() -> Iterator[Engine]:
         engine.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _mysql_engine() -> Iterator[Engine]:
+    raw = os.environ.get(MYSQL_ENV)
+    if not raw:
+        pytest.skip(f"MySQL / MariaDB search tests need {MYSQL_ENV}")
+    admin_url = make_url(resolve(raw).db_uri or raw)
+    admin = create_engine(admin_url)
+    name = f"heron_search_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    engine = _populated_engine(admin_url.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
         admin.dispose()
 
 
