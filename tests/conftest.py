@@ -7,12 +7,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from databases import scratch_database
 from servers import free_port, running_server
 
 POSTGRES_ENV = "HERON_TEST_POSTGRES_URL"
@@ -135,25 +135,7 @@ def _postgres_database(request: pytest.FixtureRequest) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"{POSTGRES_ENV} must be set in CI")
         base = request.getfixturevalue("_throwaway_postgres")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from heron.tracking_uri import resolve
-
-    admin_url = make_url(resolve(base).db_uri or base)
-    name = f"heron_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        from heron.backends import close_all
-
-        close_all()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from _scratch(base)
 
 
 def _mysql_database() -> Iterator[str]:
@@ -162,25 +144,18 @@ def _mysql_database() -> Iterator[str]:
         pytest.skip(
             f"MySQL / MariaDB store tests need {MYSQL_ENV} (e.g. mysql://root@127.0.0.1/test)"
         )
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    yield from _scratch(base)
 
-    from heron.tracking_uri import resolve
 
-    admin_url = make_url(resolve(base).db_uri or base)
-    name = f"heron_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        from heron.backends import close_all
+def _scratch(server_url: str) -> Iterator[str]:
+    """A fresh database for one test; the test's backends close before it is dropped."""
+    with scratch_database(server_url) as db_uri:
+        try:
+            yield db_uri
+        finally:
+            from heron.backends import close_all
 
-        close_all()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
+            close_all()
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])

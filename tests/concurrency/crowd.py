@@ -128,44 +128,37 @@ def mlflow_writer(report: Report, index: int, url: str) -> None:
     """The real mlflow client: every writer sets the experiment by name at the same moment,
     then logs batches of "loss", single "acc" points, a param and a tag."""
     import mlflow
-    from mlflow import MlflowClient
     from mlflow.entities import Metric
 
     mlflow.set_tracking_uri(url)
-    experiment_id = mlflow.set_experiment(EXPERIMENT).experiment_id
-    client = MlflowClient(url)
-    run_id = client.create_run(experiment_id, run_name=f"mlflow-{index}").info.run_id
-    report.run_id = run_id
-    now = int(time.time() * 1000)
-    for batch in range(BATCHES):
-        points = _values(index, batch * BATCH_SIZE, BATCH_SIZE)
-        client.log_batch(run_id, metrics=[Metric("loss", v, now, s) for s, v in points])
-    for step, value in _values(index, 0, SINGLES):
-        client.log_metric(run_id, "acc", value, timestamp=now, step=step)
-    client.log_param(run_id, "writer", str(index))
-    client.set_tag(run_id, "client", "mlflow")
-    client.set_terminated(run_id)
+    _write(report, index, "mlflow", mlflow.set_experiment, mlflow.MlflowClient(url), Metric)
 
 
 def heron_writer(report: Report, index: int, tracking_uri: str) -> None:
     """Heron's client (over HTTP, or embedded in a folder): the same calls as mlflow_writer."""
     import heron
-    from heron.client import HeronClient
     from heron.entities import Metric
 
     heron.set_tracking_uri(tracking_uri)
-    experiment_id = heron.set_experiment(EXPERIMENT).experiment_id
-    client = HeronClient(tracking_uri)
-    run_id = client.create_run(experiment_id, run_name=f"heron-{index}").info.run_id
+    client = heron.HeronClient(tracking_uri)
+    _write(report, index, "heron", heron.set_experiment, client, Metric)
+
+
+def _write(
+    report: Report, index: int, name: str, set_experiment: Any, client: Any, metric: Any
+) -> None:
+    """One writer's calls, the same whichever project's client (and Metric class) it uses."""
+    experiment_id = set_experiment(EXPERIMENT).experiment_id
+    run_id = client.create_run(experiment_id, run_name=f"{name}-{index}").info.run_id
     report.run_id = run_id
     now = int(time.time() * 1000)
     for batch in range(BATCHES):
         points = _values(index, batch * BATCH_SIZE, BATCH_SIZE)
-        client.log_batch(run_id, metrics=[Metric("loss", v, now, s) for s, v in points])
+        client.log_batch(run_id, metrics=[metric("loss", v, now, s) for s, v in points])
     for step, value in _values(index, 0, SINGLES):
         client.log_metric(run_id, "acc", value, timestamp=now, step=step)
     client.log_param(run_id, "writer", str(index))
-    client.set_tag(run_id, "client", "heron")
+    client.set_tag(run_id, "client", name)
     client.set_terminated(run_id)
 
 

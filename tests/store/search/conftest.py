@@ -6,20 +6,20 @@ PostgreSQL runs on a throwaway database on the server named by HERON_TEST_POSTGR
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Table, create_engine, text
+from sqlalchemy import Engine, Table
 from sqlalchemy.engine import URL, make_url
 
+from databases import scratch_database
 from heron.store import schema
 from heron.store.engine import create_store_engine, write_transaction
 from heron.store.schema_version import ensure_schema
-from heron.tracking_uri import resolve
 
 POSTGRES_ENV = "HERON_TEST_POSTGRES_URL"
 MYSQL_ENV = "HERON_TEST_MYSQL_URL"
@@ -123,42 +123,31 @@ def _rows() -> dict[Table, list[dict[str, Any]]]:
 def _postgres_engine() -> Iterator[Engine]:
     if importlib.util.find_spec("psycopg") is None:
         pytest.skip("PostgreSQL search tests need psycopg (pip install 'psycopg[binary]')")
-    admin_url = _psycopg_url(os.environ.get(POSTGRES_ENV) or DEFAULT_POSTGRES_URL)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"heron_search_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # the server is optional outside CI
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL server at {admin_url!r}: {exc}")
-    engine = _populated_engine(admin_url.set(database=name).render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    url = _psycopg_url(os.environ.get(POSTGRES_ENV) or DEFAULT_POSTGRES_URL)
+    yield from _scratch_engine(url.render_as_string(hide_password=False), optional=True)
 
 
 def _mysql_engine() -> Iterator[Engine]:
     raw = os.environ.get(MYSQL_ENV)
     if not raw:
         pytest.skip(f"MySQL / MariaDB search tests need {MYSQL_ENV}")
-    admin_url = make_url(resolve(raw).db_uri or raw)
-    admin = create_engine(admin_url)
-    name = f"heron_search_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    engine = _populated_engine(admin_url.set(database=name).render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
+    yield from _scratch_engine(raw, optional=False)
+
+
+def _scratch_engine(server_url: str, optional: bool) -> Iterator[Engine]:
+    """A populated engine on a fresh database; ``optional`` servers may be absent (skip)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            db_uri = stack.enter_context(scratch_database(server_url, "heron_search"))
+        except Exception as exc:
+            if not optional:
+                raise
+            pytest.skip(f"no database server at {server_url!r}: {exc}")
+        engine = _populated_engine(db_uri)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def _psycopg_url(raw: str) -> URL:
