@@ -30,8 +30,12 @@ def _isolated_tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         "HERON_EXPERIMENT_ID",
         "MLFLOW_EXPERIMENT_ID",
         "HERON_ARTIFACT_ROOT",
+        "HERON_MODE",
+        "HERON_ASYNC_LOGGING",
+        "MLFLOW_ENABLE_ASYNC_LOGGING",
     ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HERON_SPOOL_DIR", str(tmp_path / "spool"))
     monkeypatch.chdir(tmp_path)
     yield
     import heron.fluent

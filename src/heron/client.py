@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import numbers
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from heron.artifact_logging import ArtifactLogging
 from heron.backends import Backend, open_backend
+from heron.batches import send_batch
 from heron.entities import (
     DatasetInput,
     Experiment,
     InputTag,
     Metric,
+    MetricHistory,
     PagedList,
     Param,
     Run,
@@ -21,17 +25,55 @@ from heron.entities import (
     RunTag,
     ViewType,
 )
-from heron.exceptions import invalid
+from heron.exceptions import HeronException, invalid
+from heron.log_queue import (
+    Batch,
+    RunOperations,
+    Update,
+    async_enabled,
+    existing_queue,
+    flush_timeout,
+    queue_for,
+)
 from heron.validation import (
     MAX_PARAM_VAL_LENGTH,
     MAX_TAG_VAL_LENGTH,
     SEARCH_MAX_RESULTS_DEFAULT,
     truncate_long_value,
+    validate_key,
+    validate_metric,
+    validate_param,
+    validate_run_id,
+    validate_tag,
 )
+
+log = logging.getLogger("heron")
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+_checked_keys: set[str] = set()
+
+
+def _metric(key: str, value: Any, timestamp: int | None, step: int | None) -> Metric:
+    """A metric checked now, so a queued one cannot fail later for its own shape."""
+    if key not in _checked_keys:
+        validate_key(key, "metric")
+        _checked_keys.add(key)
+    if type(value) is not float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Number):
+            raise invalid(
+                f"Got invalid value {value!r} for metric '{key}'. Please specify value as a "
+                "valid double (64-bit floating point)"
+            )
+        value = float(value)  # type: ignore[arg-type]
+    metric = Metric(key, value, now_ms() if timestamp is None else timestamp, step or 0)
+    if type(metric.timestamp) is not int or type(metric.step) is not int or metric.timestamp < 0:
+        validate_metric(metric)
+        metric = Metric(key, value, int(metric.timestamp), int(metric.step))
+    return metric
 
 
 class HeronClient(ArtifactLogging):
@@ -45,6 +87,7 @@ class HeronClient(ArtifactLogging):
             tracking_uri = get_tracking_uri()
         self._tracking_uri = tracking_uri
         self._backend: Backend | None = None
+        self._checked_runs: set[str] = set()
         del registry_uri  # the model registry arrives with its own issue
 
     @property
@@ -53,9 +96,25 @@ class HeronClient(ArtifactLogging):
 
     @property
     def backend(self) -> Backend:
+        """The backend, once what this process queued for it is stored: every call but
+        queued logging goes through here, so reads see earlier writes and order holds."""
+        backend = self._open()
+        queue = existing_queue(backend)
+        if queue is not None and queue.pending:
+            queue.flush()
+        return backend
+
+    def _open(self) -> Backend:
         if self._backend is None:
             self._backend = open_backend(self._tracking_uri)
         return self._backend
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until everything logged through this client's backend is stored; raise
+        the first error a background send met."""
+        queue = existing_queue(self._open())
+        if queue is not None:
+            queue.flush(timeout)
 
     # ---- experiments -------------------------------------------------------------------
 
@@ -160,9 +219,30 @@ class HeronClient(ArtifactLogging):
     def set_terminated(
         self, run_id: str, status: str | None = None, end_time: int | None = None
     ) -> None:
-        self.backend.update_run_info(
-            run_id, status=status or "FINISHED", end_time=end_time or now_ms()
-        )
+        """End a run, after everything logged for it (waits, at most HERON_FLUSH_TIMEOUT s,
+        until it is stored; if the store is away, the end is kept in the spool too)."""
+        status, end_time = status or "FINISHED", end_time or now_ms()
+        queue = existing_queue(self._open())
+        if queue is None or not async_enabled():
+            self.backend.update_run_info(run_id, status=status, end_time=end_time)
+            return
+        timeout = flush_timeout()
+        try:
+            queue.flush(timeout)
+        except HeronException:
+            # A queued call failed: the run fails, as it would had the call raised in place.
+            failed = "FAILED" if status == "FINISHED" else status
+            queue.put(Update(run_id, failed, end_time), raise_errors=False)
+            queue.flush(timeout, raise_errors=False)
+            raise
+        queue.put(Update(run_id, status, end_time))
+        if not queue.flush(timeout) and queue.pending:
+            log.warning(
+                "Run %s: logged values are still being sent after %g s; they continue in "
+                "the background and are spooled at exit if the store stays away.",
+                run_id,
+                timeout,
+            )
 
     def delete_run(self, run_id: str) -> None:
         self.backend.delete_run(run_id)
@@ -195,19 +275,22 @@ class HeronClient(ArtifactLogging):
         step: int | None = None,
         synchronous: bool | None = None,
         **_ignored: Any,
-    ) -> None:
-        metric = Metric(key, value, timestamp if timestamp is not None else now_ms(), step or 0)
-        self.backend.log_batch(run_id, metrics=[metric])
+    ) -> RunOperations | None:
+        """Log one value. Returns at once unless ``synchronous`` (or
+        HERON_ASYNC_LOGGING=false): the value is queued and sent in the background."""
+        metric = _metric(key, value, timestamp, step)
+        return self._log(run_id, synchronous, metrics=(metric,))
 
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
-        self.backend.log_batch(run_id, params=[Param(key, self._param_value(key, value))])
+        param = validate_param(Param(key, self._param_value(key, value)))
+        self._log(run_id, synchronous, params=(param,))
         return value
 
-    def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> None:
-        self.backend.log_batch(run_id, tags=[RunTag(key, self._tag_value(key, value))])
-
-    def delete_tag(self, run_id: str, key: str) -> None:
-        self.backend.delete_tag(run_id, key)
+    def set_tag(
+        self, run_id: str, key: str, value: Any, synchronous: bool | None = None
+    ) -> RunOperations | None:
+        tag = validate_tag(RunTag(key, self._tag_value(key, value)))
+        return self._log(run_id, synchronous, tags=(tag,))
 
     def log_batch(
         self,
@@ -216,10 +299,35 @@ class HeronClient(ArtifactLogging):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
         synchronous: bool | None = None,
-    ) -> None:
-        params = [Param(p.key, self._param_value(p.key, p.value)) for p in params]
-        tags = [RunTag(t.key, self._tag_value(t.key, t.value)) for t in tags]
-        self.backend.log_batch(run_id, list(metrics), params, tags)
+    ) -> RunOperations | None:
+        """Any number of values for one run; split into requests within MLflow's limits."""
+        checked_metrics = [_metric(m.key, m.value, m.timestamp, m.step) for m in metrics]
+        checked_params = [
+            validate_param(Param(p.key, self._param_value(p.key, p.value))) for p in params
+        ]
+        checked_tags = [validate_tag(RunTag(t.key, self._tag_value(t.key, t.value))) for t in tags]
+        return self._log(run_id, synchronous, checked_metrics, checked_params, checked_tags)
+
+    def _log(
+        self,
+        run_id: str,
+        synchronous: bool | None,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> RunOperations | None:
+        if run_id not in self._checked_runs:
+            validate_run_id(run_id)
+            self._checked_runs.add(run_id)
+        if synchronous or (synchronous is None and not async_enabled()):
+            send_batch(self.backend, run_id, metrics, params, tags)
+            return None
+        queue = queue_for(self._open())
+        queue.put(Batch(run_id, metrics, params, tags))
+        return RunOperations(queue) if synchronous is False else None
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.backend.delete_tag(run_id, key)
 
     def log_inputs(
         self,
@@ -238,15 +346,38 @@ class HeronClient(ArtifactLogging):
     ) -> None:
         self.log_inputs(run_id, [dataset_input(dataset, context, tags)])
 
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        history: list[Metric] = []
-        token = None
-        while True:
-            page = self.backend.get_metric_history(run_id, key, page_token=token)
-            history.extend(page)
-            token = page.token
-            if not token:
-                return history
+    def get_metric_history(
+        self, run_id: str, key: str, max_points: int | None = None
+    ) -> list[Metric]:
+        """Every point of one metric, in step order; with ``max_points``, at most that many
+        that keep the curve's shape (see ``get_metric_histories``)."""
+        histories = self.backend.get_metric_histories([run_id], [key], max_points=max_points)
+        return histories[0].to_metrics() if histories else []
+
+    def get_metric_histories(
+        self,
+        run_ids: Sequence[str],
+        metric_keys: Sequence[str],
+        max_points: int | None = None,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[MetricHistory]:
+        """The history of each key of each run that has one, as columns (``steps``,
+        ``values``, ``timestamps``), within ``start_step``..``end_step``.
+
+        ``max_points`` downsamples each: the step range is cut into equal buckets, each
+        keeping its smallest and largest value, and the first and last points stay.
+        """
+        return self.backend.get_metric_histories(
+            run_ids, metric_keys, max_points, start_step, end_step
+        )
+
+    def log_metrics_bulk(
+        self, batches: Mapping[str, Sequence[Metric]], *, request_id: str | None = None
+    ) -> int:
+        """Many points of many runs (run id -> metrics) at once, all or nothing per request;
+        how many were stored. With a ``request_id``, sending it again stores nothing twice."""
+        return self.backend.log_metrics_bulk(batches, request_id=request_id)
 
     # ---- value conversion ----------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from heron.entities import (
     ViewType,
 )
 from heron.exceptions import HeronException, invalid
+from heron.log_queue import RunOperations, flush_all, install_exit_hook
 from heron.tracking_uri import default_tracking_uri, tracking_uri_from_env
 from heron.validation import SEARCH_MAX_RESULTS_DEFAULT
 
@@ -306,13 +307,15 @@ def _run_id(run_id: str | None = None) -> str:
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    return _client().log_param(_run_id(), key, value)
+    """Log a param of the active run; returns ``value``. Queued unless ``synchronous``."""
+    return _client().log_param(_run_id(), key, value, synchronous=synchronous)
 
 
 def log_params(
     params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None
-) -> None:
-    _client().log_batch(_run_id(run_id), params=[Param(k, v) for k, v in params.items()])
+) -> RunOperations | None:
+    batch = [Param(k, v) for k, v in params.items()]
+    return _client().log_batch(_run_id(run_id), params=batch, synchronous=synchronous)
 
 
 def log_metric(
@@ -323,8 +326,10 @@ def log_metric(
     timestamp: int | None = None,
     run_id: str | None = None,
     **_ignored: Any,
-) -> None:
-    _client().log_metric(_run_id(run_id), key, value, timestamp, step)
+) -> RunOperations | None:
+    """Log a metric value of the active run. It is queued and sent in the background, so
+    this returns in microseconds; ``synchronous=True`` waits until it is stored."""
+    return _client().log_metric(_run_id(run_id), key, value, timestamp, step, synchronous)
 
 
 def log_metrics(
@@ -334,20 +339,28 @@ def log_metrics(
     run_id: str | None = None,
     timestamp: int | None = None,
     **_ignored: Any,
-) -> None:
+) -> RunOperations | None:
     ts = timestamp if timestamp is not None else int(time.time() * 1000)
     batch = [Metric(k, v, ts, step or 0) for k, v in metrics.items()]
-    client, rid = _client(), _run_id(run_id)
-    for start in range(0, len(batch), 1000):
-        client.log_batch(rid, metrics=batch[start : start + 1000])
+    return _client().log_batch(_run_id(run_id), metrics=batch, synchronous=synchronous)
 
 
-def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
-    _client().set_tag(_run_id(), key, value)
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> RunOperations | None:
+    return _client().set_tag(_run_id(), key, value, synchronous=synchronous)
 
 
-def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> None:
-    _client().log_batch(_run_id(), tags=[RunTag(k, v) for k, v in tags.items()])
+def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> RunOperations | None:
+    batch = [RunTag(k, v) for k, v in tags.items()]
+    return _client().log_batch(_run_id(), tags=batch, synchronous=synchronous)
+
+
+def flush(timeout: float | None = None) -> None:
+    """Wait until every value logged in this process is stored (or, with the store away,
+    kept in the spool); raise the first error a background send met."""
+    flush_all(timeout)
+
+
+flush_async_logging = flush  # MLflow's name
 
 
 def delete_tag(key: str) -> None:
@@ -516,6 +529,7 @@ def _install_exit_hooks() -> None:
         previous(exc_type, exc, tb)
 
     sys.excepthook = hook
+    install_exit_hook()  # registered first, so it runs after the runs below are ended
     atexit.register(_end_all_runs, "FINISHED")
 
 

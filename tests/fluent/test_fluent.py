@@ -94,8 +94,23 @@ def test_param_change_is_an_error() -> None:
         heron.log_param("p", 1)
         heron.log_param("p", 1)
         with pytest.raises(HeronException) as excinfo:
-            heron.log_param("p", 2)
+            heron.log_param("p", 2, synchronous=True)
     assert excinfo.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_a_queued_param_change_surfaces_at_flush_and_fails_the_run() -> None:
+    with pytest.raises(HeronException) as excinfo, heron.start_run() as run:
+        heron.log_param("p", 1)
+        heron.log_metric("m", 1.0)
+        heron.log_param("p", 2)  # queued: returns at once
+        heron.log_metric("m", 2.0, step=1)
+    assert excinfo.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "log_param('p', '2')" in excinfo.value.message
+    stored = heron.get_run(run.info.run_id)
+    assert stored.info.status == "FAILED"  # as MLflow's run fails when the call raises
+    assert stored.data.params == {"p": "1"}
+    history = heron.MlflowClient().get_metric_history(run.info.run_id, "m")
+    assert [m.value for m in history] == [1.0, 2.0]  # the calls around it were stored
 
 
 def test_long_param_values_are_truncated_with_a_warning() -> None:
@@ -181,6 +196,8 @@ def test_public_api_is_pinned() -> None:
             "delete_tag",
             "end_run",
             "entities",
+            "flush",
+            "flush_async_logging",
             "get_artifact_uri",
             "get_experiment",
             "get_experiment_by_name",

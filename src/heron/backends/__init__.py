@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable
 
 from heron.backends.base import Backend
 from heron.tracking_uri import StoreLocation, resolve
@@ -11,19 +13,26 @@ _lock = threading.Lock()
 _open: dict[str, Backend] = {}
 
 
-def open_backend(tracking_uri: str) -> Backend:
+def open_backend(tracking_uri: str, offline: bool | None = None) -> Backend:
     """The backend for a tracking URI, opened once per process and URI (opening a store
-    checks its schema, which is worth doing once, not per call)."""
+    checks its schema, which is worth doing once, not per call). ``offline`` defaults to
+    HERON_MODE; ``heron sync`` passes False to reach the real store."""
     location = resolve(tracking_uri)
+    offline = _offline_mode() if offline is None else offline
+    key = f"offline:{location.tracking_uri}" if offline else location.tracking_uri
     with _lock:
-        backend = _open.get(location.tracking_uri)
+        backend = _open.get(key)
         if backend is None:
-            backend = _create(location)
-            _open[location.tracking_uri] = backend
+            backend = _create(location, offline)
+            _open[key] = backend
         return backend
 
 
-def _create(location: StoreLocation) -> Backend:
+def _create(location: StoreLocation, offline: bool) -> Backend:
+    if offline:
+        from heron.backends.offline import OfflineBackend
+
+        return OfflineBackend(location.tracking_uri)
     if location.is_remote:
         from heron.backends.http import HttpBackend
 
@@ -34,8 +43,26 @@ def _create(location: StoreLocation) -> Backend:
     return LocalBackend(location.tracking_uri, location.db_uri, location.artifact_root)
 
 
+def _offline_mode() -> bool:
+    if not os.environ.get("HERON_MODE"):
+        return False
+    from heron.backends.offline import offline_mode
+
+    return offline_mode()
+
+
+_closing_hooks: list[Callable[[], object]] = []
+
+
+def on_close_all(hook: Callable[[], object]) -> None:
+    """Run ``hook`` before close_all closes the backends (the log queues drain there)."""
+    _closing_hooks.append(hook)
+
+
 def close_all() -> None:
     """Close every open backend (tests use this between databases)."""
+    for hook in _closing_hooks:
+        hook()
     with _lock:
         for backend in _open.values():
             close = getattr(backend, "close", None)

@@ -12,6 +12,7 @@ from heron.cli.experiments import experiments
 from heron.cli.gc import gc
 from heron.cli.runs import runs
 from heron.cli.server import server, ui
+from heron.cli.sync import sync
 from heron.exceptions import HeronException
 from heron.version import VERSION
 
@@ -45,6 +46,7 @@ cli.add_command(db)
 cli.add_command(gc)
 cli.add_command(server)
 cli.add_command(ui)
+cli.add_command(sync)
 
 
 def main() -> None:
