@@ -45,6 +45,7 @@ def _isolated_tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
         heron.fluent.end_run()
     heron.fluent._session.__init__()  # type: ignore[misc]
     close_all()
+    heron.log_queue._async_override = None
 
 
 def _postgres_binaries() -> tuple[str, str] | None:

@@ -4,7 +4,7 @@
 the store, the web server and frameworks load only when first used.
 """
 
-from heron import data, tracking
+from heron import config, data, tracking
 from heron.client import HeronClient, MlflowClient
 from heron.entities import ViewType
 from heron.exceptions import HeronException, MlflowException
@@ -65,6 +65,7 @@ __all__ = [
     "__version__",
     "active_run",
     "artifacts",
+    "config",
     "create_experiment",
     "data",
     "delete_experiment",

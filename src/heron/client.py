@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from heron import log_queue
 from heron.artifact_logging import ArtifactLogging
 from heron.backends import Backend, open_backend
 from heron.batches import send_batch
@@ -88,6 +89,7 @@ class HeronClient(ArtifactLogging):
         self._tracking_uri = tracking_uri
         self._backend: Backend | None = None
         self._checked_runs: set[str] = set()
+        self._async_setting: tuple[int, bool] | None = None
         del registry_uri  # the model registry arrives with its own issue
 
     @property
@@ -223,7 +225,7 @@ class HeronClient(ArtifactLogging):
         until it is stored; if the store is away, the end is kept in the spool too)."""
         status, end_time = status or "FINISHED", end_time or now_ms()
         queue = existing_queue(self._open())
-        if queue is None or not async_enabled():
+        if queue is None or not self._async():
             self.backend.update_run_info(run_id, status=status, end_time=end_time)
             return
         timeout = flush_timeout()
@@ -308,6 +310,13 @@ class HeronClient(ArtifactLogging):
         checked_tags = [validate_tag(RunTag(t.key, self._tag_value(t.key, t.value))) for t in tags]
         return self._log(run_id, synchronous, checked_metrics, checked_params, checked_tags)
 
+    def _async(self) -> bool:
+        """The async-logging setting, read from the environment when first needed."""
+        held = self._async_setting
+        if held is None or held[0] != log_queue.setting_generation:
+            held = self._async_setting = (log_queue.setting_generation, async_enabled())
+        return held[1]
+
     def _log(
         self,
         run_id: str,
@@ -319,7 +328,7 @@ class HeronClient(ArtifactLogging):
         if run_id not in self._checked_runs:
             validate_run_id(run_id)
             self._checked_runs.add(run_id)
-        if synchronous or (synchronous is None and not async_enabled()):
+        if synchronous or (synchronous is None and not self._async()):
             send_batch(self.backend, run_id, metrics, params, tags)
             return None
         queue = queue_for(self._open())

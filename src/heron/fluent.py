@@ -76,6 +76,9 @@ class _Session:
         self.hooks_installed = False
 
     def get_client(self) -> HeronClient:
+        client, uri = self.client, self.tracking_uri
+        if client is not None and uri is not None and client.tracking_uri == uri:
+            return client  # the hot path of log_metric: no lock, no environment lookup
         with self.lock:
             uri = get_tracking_uri()
             if self.client is None or self.client.tracking_uri != uri:

@@ -47,6 +47,7 @@ MAX_TAKE = 100_000  # operations coalesced per round
 MAX_REPORTED_ERRORS = 100
 
 _async_override: bool | None = None
+setting_generation = 0  # bumped by enable_async_logging, so clients re-read the setting
 
 
 def async_enabled() -> bool:
@@ -62,8 +63,9 @@ def async_enabled() -> bool:
 
 def enable_async_logging(enable: bool = True) -> None:
     """Turn non-blocking logging on or off for this process (overrides the environment)."""
-    global _async_override
+    global _async_override, setting_generation
     _async_override = bool(enable)
+    setting_generation += 1
 
 
 def _env_float(name: str, default: float) -> float:
@@ -201,6 +203,9 @@ class LogQueue:
         self._dropped_errors = 0
         self._closed = False
         self._spool_lock = threading.RLock()
+        # Held while the backend is in use, so a fork never copies a half-done write
+        # (SQLite's in-process lock table would leave the child waiting on itself).
+        self.sending = threading.Lock()
         self._journal: spool.Journal | None = None
         self._spooled = False  # records in the journal not yet acknowledged
         self._next_replay = 0.0
@@ -240,7 +245,8 @@ class LogQueue:
                 self._cond.wait(remaining)
             drained = self._pending == 0
         if drained and self._spooled:
-            self._replay()
+            with self.sending:
+                self._replay()
             if self._spooled:
                 log.warning(
                     "Heron could not reach %s; %d logged batch(es) are kept in %s and are "
@@ -305,7 +311,8 @@ class LogQueue:
                 self._round = collections.deque(coalesce(taken))
                 self._cond.notify_all()  # room for callers waiting on a full queue
             if self._spooled and time.monotonic() >= self._next_replay:
-                self._replay()
+                with self.sending:
+                    self._replay()
             self._send_round()
             with self._cond:
                 self._pending -= len(taken)
@@ -321,7 +328,8 @@ class LogQueue:
                     self._current = None
                     return
                 self._current = self._round.popleft()
-            self._deliver(self._current)
+            with self.sending:
+                self._deliver(self._current)
 
     def _deliver(self, send: _Send) -> None:
         if self._spooled:
@@ -463,15 +471,36 @@ def _drain_at_exit() -> None:
         print(message, file=sys.stderr)
 
 
-def _forget_after_fork() -> None:
+FORK_WAIT_SECONDS = 30.0
+_held_for_fork: list[threading.Lock] = []
+
+
+def _before_fork() -> None:
+    """Let each queue finish the write in progress and start none until the fork is done."""
+    for queue in list(_queues.values()):
+        if queue.sending.acquire(timeout=FORK_WAIT_SECONDS):
+            _held_for_fork.append(queue.sending)
+
+
+def _after_fork_in_parent() -> None:
+    while _held_for_fork:
+        _held_for_fork.pop().release()
+
+
+def _after_fork_in_child() -> None:
     # The child inherits the parent's queued values; they are the parent's to send.
+    _held_for_fork.clear()
     _queues.clear()
 
 
 backends.on_close_all(close_all)
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
 
 
 class RunOperations:

@@ -188,6 +188,7 @@ def test_public_api_is_pinned() -> None:
             "__version__",
             "active_run",
             "artifacts",
+            "config",
             "create_experiment",
             "data",
             "delete_experiment",
