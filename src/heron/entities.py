@@ -310,3 +310,27 @@ class PagedList(list[Any]):
     def __init__(self, items: Any = (), token: str | None = None) -> None:
         super().__init__(items)
         self.token = token
+
+
+@dataclass(frozen=True)
+class MetricHistory:
+    """Every point (or a downsampled few) of one metric of one run, in step order.
+
+    Columnar, so a million points are three lists, not a million objects.
+    """
+
+    run_id: str
+    key: str
+    steps: list[int]
+    values: list[float]
+    timestamps: list[int]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def to_metrics(self) -> list[Metric]:
+        key, run_id = self.key, self.run_id
+        return [
+            Metric(key, value, timestamp, step, run_id=run_id)
+            for step, value, timestamp in zip(self.steps, self.values, self.timestamps, strict=True)
+        ]

@@ -99,6 +99,14 @@ FIELDS: dict[str, dict[str, str]] = {
     "/mlflow-artifacts/mpu/abort/bad/input.bin": {"path": "string", "upload_id": "string"},
     "/heron/gc": {"older_than_ms": "int*", "experiment_ids": "strings", "dry_run": "flag"},
     "/heron/experiments/purge": {"experiment_id": "string*"},
+    "/heron/metrics/log-bulk": {"runs": "objects*"},
+    "/heron/metrics/histories": {
+        "run_id": "strings*",
+        "metric_key": "strings*",
+        "max_points": "int",
+        "start_step": "int",
+        "end_step": "int",
+    },
 }
 
 # Values of the wrong type for each kind of field.
@@ -174,6 +182,12 @@ def template(path: str, ids: dict[str, str]) -> dict[str, Any]:
         # A dry run on an active experiment: accepted, and it removes nothing.
         "/heron/gc": {"older_than_ms": 0, "experiment_ids": [experiment], "dry_run": True},
         "/heron/experiments/purge": {"experiment_id": ids["doomed_experiment"]},
+        "/heron/metrics/log-bulk": {
+            "runs": [
+                {"run_id": run, "metrics": {"key": ["m"], "value": [1.0], "timestamp": [1]}}
+            ]
+        },
+        "/heron/metrics/histories": {"run_id": [run], "metric_key": ["m"], "max_points": 10},
     }
     return bodies[path]
 
@@ -396,7 +410,17 @@ def test_multipart_routes_with_wrong_types_are_still_json(
 
 DATASET = {"name": "d", "digest": "a", "source_type": "local", "source": "s"}
 
+BULK = {"key": ["m"], "value": [1.0], "timestamp": [1]}
 NESTED: dict[str, list[tuple[str, Any]]] = {
+    "/heron/metrics/log-bulk": [
+        ("runs", [{"metrics": BULK}]),
+        ("runs", [{"run_id": 5, "metrics": BULK}]),
+        ("runs", [{"run_id": "0" * 32, "metrics": "x"}]),
+        ("runs", [{"run_id": "0" * 32, "metrics": {**BULK, "value": [1, 2]}}]),
+        ("runs", [{"run_id": "0" * 32, "metrics": {**BULK, "value": ["high"]}}]),
+        ("runs", [{"run_id": "0" * 32, "metrics": {**BULK, "timestamp": ["noon"]}}]),
+        ("runs", [{"run_id": "0" * 32, "metrics": {**BULK, "step": [HUGE]}}]),
+    ],
     "/mlflow/runs/log-batch": [
         ("metrics", [{"key": 5, "value": 1, "timestamp": 1}]),
         ("metrics", [{"key": "m", "value": "high", "timestamp": 1}]),

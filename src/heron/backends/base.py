@@ -6,7 +6,7 @@ REST API on a server). The client's test suite runs against both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from heron.artifacts import ArtifactRepository
@@ -14,6 +14,7 @@ from heron.entities import (
     DatasetInput,
     Experiment,
     Metric,
+    MetricHistory,
     PagedList,
     Param,
     Run,
@@ -77,6 +78,8 @@ class Backend(Protocol):
         start_time: int | None = None,
         tags: Sequence[RunTag] = (),
         run_name: str | None = None,
+        *,
+        request_id: str | None = None,
     ) -> Run: ...
     def get_run(self, run_id: str) -> Run: ...
     def update_run_info(
@@ -105,7 +108,13 @@ class Backend(Protocol):
         metrics: Sequence[Metric] = (),
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
-    ) -> None: ...
+        *,
+        request_id: str | None = None,
+    ) -> None:
+        """All or nothing; with a ``request_id`` (a uuid), applied at most once however
+        often it is sent (how the log queue and the spool replay without duplicates)."""
+        ...
+
     def delete_tag(self, run_id: str, key: str) -> None: ...
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None: ...
     def get_metric_history(
@@ -115,6 +124,23 @@ class Backend(Protocol):
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> PagedList: ...
+    def log_metrics_bulk(
+        self, batches: Mapping[str, Sequence[Metric]], *, request_id: str | None = None
+    ) -> int:
+        """Many points of many runs (run id -> metrics) at once; how many were stored."""
+        ...
+
+    def get_metric_histories(
+        self,
+        run_ids: Sequence[str],
+        metric_keys: Sequence[str],
+        max_points: int | None = None,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[MetricHistory]:
+        """The history of each key of each run that has one, in step order, within
+        ``start_step``..``end_step``, downsampled (min/max per bucket) to ``max_points``."""
+        ...
 
     # artifacts
     def artifact_repository(self, artifact_uri: str) -> ArtifactRepository: ...

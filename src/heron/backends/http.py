@@ -19,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import os
 import random
 import time
@@ -30,10 +31,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import orjson
 
 from heron.artifacts import ArtifactRepository, get_artifact_repository
 from heron.backends.wire_entities import (
     experiment_from_dict,
+    history_from_dict,
     metric_from_dict,
     paged,
     run_from_dict,
@@ -43,6 +46,7 @@ from heron.entities import (
     DatasetInput,
     Experiment,
     Metric,
+    MetricHistory,
     PagedList,
     Param,
     Run,
@@ -50,6 +54,7 @@ from heron.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    metric_value_to_json,
 )
 from heron.exceptions import (
     INTERNAL_ERROR,
@@ -58,7 +63,8 @@ from heron.exceptions import (
     HeronException,
     invalid,
 )
-from heron.validation import REQUEST_ID_HEADER, SEARCH_MAX_RESULTS_DEFAULT
+from heron.store.metric_history import downsample, validate_history_request
+from heron.validation import MAX_METRICS_PER_BATCH, REQUEST_ID_HEADER, SEARCH_MAX_RESULTS_DEFAULT
 from heron.version import VERSION
 
 log = logging.getLogger(__name__)
@@ -73,6 +79,9 @@ TOKEN_ENV = ("HERON_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN")
 USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
 PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
 CHUNK_BYTES = 1024 * 1024
+BULK_POINTS_PER_REQUEST = 100_000
+MAX_HISTORY_PAGE = 25_000  # MLflow's largest get-history page
+HISTORY_IDS_IN_URL = 100  # run ids and keys beyond this go in a POST body
 
 # Failures where the request may not have reached the server, or the connection broke:
 # worth another attempt. A read timeout is not among them: the server got the request and
@@ -192,22 +201,42 @@ class RestClient:
     ) -> None:
         self.options = options or HttpOptions.from_env()
         self.display_url = _without_userinfo(base_url)
-        self._client = httpx.Client(
-            base_url=base_url,
-            transport=transport,
+        self._base_url, self._transport = base_url, transport
+        self._pid = os.getpid()
+        self._http = self._new_client()
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self._base_url,
+            transport=self._transport,
             auth=credentials_from_env(),
             headers={"User-Agent": f"heron/{VERSION}"},
             timeout=httpx.Timeout(self.options.read_timeout, connect=self.options.connect_timeout),
             follow_redirects=True,
         )
 
+    @property
+    def _client(self) -> httpx.Client:
+        """The pooled client; a forked child opens its own (sharing the parent's sockets
+        would mix the two processes' answers)."""
+        if self._pid != os.getpid():
+            self._pid, self._http = os.getpid(), self._new_client()
+        return self._http
+
     def call(
-        self, method: str, endpoint: str, fields: Mapping[str, Any], idempotent: bool = False
+        self,
+        method: str,
+        endpoint: str,
+        fields: Mapping[str, Any],
+        idempotent: bool = False,
+        request_id: str | None = None,
     ) -> dict[str, Any]:
         """One MLflow API call: GET fields go in the query string, others in a JSON body.
 
         An ``idempotent`` write carries a request id, the same on every attempt, so the
         server stores it once however often it is retried (read timeouts included).
+        ``request_id`` names that id (a caller that may resend later, as the spool does);
+        without it each call gets a fresh one.
         """
         present = {k: v for k, v in fields.items() if v is not None}
         url = f"{API}{endpoint}"
@@ -217,7 +246,7 @@ class RestClient:
             body = json.dumps(present, separators=(",", ":"), allow_nan=False).encode()
             headers = {"Content-Type": "application/json"}
             if idempotent:
-                headers[REQUEST_ID_HEADER] = str(uuid.uuid4())
+                headers[REQUEST_ID_HEADER] = request_id or str(uuid.uuid4())
             response = self.send(method, url, content=body, headers=headers)
         return json_answer(response)
 
@@ -416,6 +445,8 @@ class HttpBackend:
     ) -> None:
         self.tracking_uri = tracking_uri
         self.rest = RestClient(tracking_uri, transport, options)
+        # Whether the server has Heron's metrics routes: None until the first call finds out.
+        self._bulk_routes: bool | None = None
 
     def __repr__(self) -> str:
         return f"HttpBackend({self.rest.display_url!r})"
@@ -541,6 +572,8 @@ class HttpBackend:
         start_time: int | None = None,
         tags: Sequence[RunTag] = (),
         run_name: str | None = None,
+        *,
+        request_id: str | None = None,
     ) -> Run:
         answer = self.rest.call(
             "POST",
@@ -553,6 +586,7 @@ class HttpBackend:
                 "run_name": run_name or None,
             },
             idempotent=True,
+            request_id=request_id,
         )
         return run_from_dict(answer["run"])
 
@@ -616,6 +650,8 @@ class HttpBackend:
         metrics: Sequence[Metric] = (),
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
+        *,
+        request_id: str | None = None,
     ) -> None:
         fields = {
             "run_id": run_id,
@@ -623,7 +659,7 @@ class HttpBackend:
             "params": [p.to_dict() for p in params],
             "tags": [t.to_dict() for t in tags],
         }
-        self.rest.call("POST", "/runs/log-batch", fields, idempotent=True)
+        self.rest.call("POST", "/runs/log-batch", fields, idempotent=True, request_id=request_id)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self.rest.call("POST", "/runs/delete-tag", {"run_id": run_id, "key": key})
@@ -652,6 +688,112 @@ class HttpBackend:
         metrics = [metric_from_dict(m, run_id=run_id) for m in answer.get("metrics", [])]
         return paged(metrics, answer)
 
+    # ---- metrics by the million (Heron's routes; MLflow's, more slowly, elsewhere) -----
+
+    def log_metrics_bulk(
+        self, batches: Mapping[str, Sequence[Metric]], *, request_id: str | None = None
+    ) -> int:
+        """Requests of at most BULK_POINTS_PER_REQUEST points, each applied once (its id is
+        derived from ``request_id``, so sending the same batches again stores nothing new).
+        An MLflow server gets log-batch requests of 1000 metrics instead."""
+        parts = _bulk_parts(batches, BULK_POINTS_PER_REQUEST)
+        stored, start = 0, 0
+        if self._bulk_routes is not False:
+            try:
+                for start, part in enumerate(parts):
+                    body = orjson.dumps({"runs": [_columns(r, m) for r, m in part]})
+                    answer = self._heron_post(
+                        "/metrics/log-bulk", body, _part_id(request_id, start)
+                    )
+                    stored += int(answer.get("points", 0))
+                self._bulk_routes = True
+                return stored
+            except HeronException as exc:
+                if not (self._bulk_routes is None and start == 0 and _no_route(exc)):
+                    raise
+                self._bulk_routes = False
+        for i, part in enumerate(_bulk_parts(batches, MAX_METRICS_PER_BATCH, one_run=True)):
+            run_id, metrics = part[0]
+            self.log_batch(run_id, metrics, request_id=_part_id(request_id, i, "batch"))
+            stored += len(metrics)
+        return stored
+
+    def get_metric_histories(
+        self,
+        run_ids: Sequence[str],
+        metric_keys: Sequence[str],
+        max_points: int | None = None,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[MetricHistory]:
+        """From Heron's histories route; from MLflow's get-history pages (downsampled
+        here, the way a Heron server does) when the server has no such route."""
+        runs, keys = validate_history_request(
+            run_ids, metric_keys, max_points, start_step, end_step
+        )
+        if self._bulk_routes is not False:
+            fields = {
+                "run_id": runs,
+                "metric_key": keys,
+                "max_points": max_points,
+                "start_step": start_step,
+                "end_step": end_step,
+            }
+            try:
+                answer = self._histories(fields)
+            except HeronException as exc:
+                if not (self._bulk_routes is None and _no_route(exc)):
+                    raise
+                self._bulk_routes = False
+            else:
+                self._bulk_routes = True
+                return [history_from_dict(h) for h in answer.get("histories") or []]
+        found = (self._paged_history(r, k, start_step, end_step) for r in runs for k in keys)
+        return [downsample(h, max_points) for h in found if len(h)]
+
+    def _histories(self, fields: dict[str, Any]) -> dict[str, Any]:
+        url = f"{HERON_API}/metrics/histories"
+        present = {k: v for k, v in fields.items() if v is not None}
+        if len(fields["run_id"]) + len(fields["metric_key"]) <= HISTORY_IDS_IN_URL:
+            response = self.rest.send("GET", url, params=_query(present))
+        else:  # more than a URL holds
+            body = orjson.dumps(present)
+            headers = {"Content-Type": "application/json"}
+            response = self.rest.send("POST", url, content=body, headers=headers)
+        return _orjson_answer(response)
+
+    def _heron_post(self, endpoint: str, body: bytes, request_id: str | None) -> dict[str, Any]:
+        headers = {
+            "Content-Type": "application/json",
+            REQUEST_ID_HEADER: request_id or str(uuid.uuid4()),
+        }
+        response = self.rest.send("POST", f"{HERON_API}{endpoint}", content=body, headers=headers)
+        return _orjson_answer(response)
+
+    def _paged_history(
+        self, run_id: str, key: str, start_step: int | None, end_step: int | None
+    ) -> MetricHistory:
+        points: list[Metric] = []
+        token = None
+        while True:
+            page = self.get_metric_history(run_id, key, MAX_HISTORY_PAGE, token)
+            points.extend(page)
+            token = page.token
+            if not token:
+                break
+        lo = -(2**63) if start_step is None else start_step
+        hi = 2**63 if end_step is None else end_step
+        points = sorted(
+            (m for m in points if lo <= m.step <= hi), key=lambda m: (m.step, m.timestamp)
+        )
+        return MetricHistory(
+            run_id,
+            key,
+            [m.step for m in points],
+            [m.value for m in points],
+            [m.timestamp for m in points],
+        )
+
     # ---- artifacts -----------------------------------------------------------------------
 
     def artifact_repository(self, artifact_uri: str) -> ArtifactRepository:
@@ -662,6 +804,66 @@ class HttpBackend:
 
             return ProxyArtifactRepository(artifact_uri, self.rest)
         return get_artifact_repository(artifact_uri)
+
+
+def _bulk_parts(
+    batches: Mapping[str, Sequence[Metric]], size: int, one_run: bool = False
+) -> list[list[tuple[str, Sequence[Metric]]]]:
+    """The batches cut into requests of at most ``size`` points (of one run each if asked)."""
+    parts: list[list[tuple[str, Sequence[Metric]]]] = []
+    current: list[tuple[str, Sequence[Metric]]] = []
+    room = size
+    for run_id, metrics in batches.items():
+        start = 0
+        while start < len(metrics):
+            if one_run and current:
+                parts.append(current)
+                current, room = [], size
+            piece = metrics[start : start + room]
+            current.append((run_id, piece))
+            start += len(piece)
+            room -= len(piece)
+            if room == 0:
+                parts.append(current)
+                current, room = [], size
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _part_id(request_id: str | None, index: int, kind: str = "bulk") -> str | None:
+    """The id of one request of a split call: the same for the same call, always valid."""
+    if request_id is None:
+        return None
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"heron:{kind}:{request_id}:{index}"))
+
+
+def _columns(run_id: str, metrics: Sequence[Metric]) -> dict[str, Any]:
+    values = [m.value for m in metrics]
+    return {
+        "run_id": run_id,
+        "metrics": {
+            "key": [m.key for m in metrics],
+            "value": [v if -math.inf < v < math.inf else metric_value_to_json(v) for v in values],
+            "timestamp": [m.timestamp for m in metrics],
+            "step": [m.step for m in metrics],
+        },
+    }
+
+
+def _no_route(exc: HeronException) -> bool:
+    """A plain MLflow server's answer to Heron's routes."""
+    return exc.error_code == "ENDPOINT_NOT_FOUND"
+
+
+def _orjson_answer(response: httpx.Response) -> dict[str, Any]:
+    try:
+        answer = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        answer = None
+    if not isinstance(answer, dict):
+        return json_answer(response)  # says what is wrong, as for every other call
+    return answer
 
 
 def _key_values(items: Mapping[str, str]) -> list[dict[str, str]]:

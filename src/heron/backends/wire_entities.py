@@ -17,6 +17,7 @@ from heron.entities import (
     FileInfo,
     InputTag,
     Metric,
+    MetricHistory,
     PagedList,
     Run,
     RunData,
@@ -83,6 +84,24 @@ def metric_from_dict(d: Wire, run_id: str | None = None) -> Metric:
         dataset_name=d.get("dataset_name"),
         dataset_digest=d.get("dataset_digest"),
         model_id=d.get("model_id"),
+    )
+
+
+def history_from_dict(d: Wire) -> MetricHistory:
+    """One entry of Heron's metrics/histories answer: parallel arrays of one metric."""
+    steps, values, timestamps = (
+        d.get("steps") or [],
+        d.get("values") or [],
+        d.get("timestamps") or [],
+    )
+    if not len(steps) == len(values) == len(timestamps):
+        raise _malformed("a metric history's steps, values and timestamps differ in length")
+    return MetricHistory(
+        run_id=str(_required(d, "run_id")),
+        key=str(_required(d, "key")),
+        steps=[int(s) for s in steps],
+        values=[v if type(v) is float else double(v) for v in values],
+        timestamps=[int(t) for t in timestamps],
     )
 
 

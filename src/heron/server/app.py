@@ -18,6 +18,7 @@ from heron.server.api import (
     artifacts,
     experiments,
     heron_gc,
+    heron_metrics,
     logged_models,
     metrics,
     run_data,
@@ -40,6 +41,7 @@ def api_routes() -> list[BaseRoute]:
         *artifact_proxy.routes(),
         *logged_models.routes(),
         *heron_gc.routes(),
+        *heron_metrics.routes(),
     ]
 
 

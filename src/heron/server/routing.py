@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,9 +17,10 @@ from heron.server.context import ServerContext
 from heron.server.wire import Message, bad_path, error_response, json_response, read_message
 from heron.validation import REQUEST_ID_HEADER
 
-# A handler reads a Message and returns the response fields; it runs in a worker thread
+# A handler reads a Message and returns the response fields (or a ready Response, for
+# answers too large to pass through the generic JSON writer); it runs in a worker thread
 # because the store is synchronous.
-MessageHandler = Callable[[Message, ServerContext], dict[str, Any]]
+MessageHandler = Callable[[Message, ServerContext], dict[str, Any] | Response]
 
 
 def server_context(request: Request) -> ServerContext:
@@ -34,8 +36,10 @@ def endpoint(
     prefix: str = "mlflow",
     body_limit: int | None = None,
     too_large: Callable[[int], HeronException] | None = None,
+    loads: Callable[[bytes | str], Any] | None = None,
 ) -> list[BaseRoute]:
-    """Both twins of one endpoint; ``body_limit`` tightens the server-wide body limit."""
+    """Both twins of one endpoint; ``body_limit`` tightens the server-wide body limit and
+    ``loads`` replaces the JSON parser of the body."""
 
     async def call(request: Request) -> Response:
         context = server_context(request)
@@ -43,7 +47,7 @@ def endpoint(
             body_limit or context.settings.max_request_bytes, context.settings.max_request_bytes
         )
         try:
-            message = await read_message(request, limit, too_large)
+            message = await read_message(request, limit, too_large, loads or json.loads)
             message.request_id = request.headers.get(REQUEST_ID_HEADER)
             payload = await run_in_threadpool(handler, message, context)
         except HeronException as exc:
@@ -52,7 +56,7 @@ def endpoint(
             return error_response(bad_path(exc))
         except PoolTimeout:
             return error_response(_pool_exhausted(context))
-        return json_response(payload)
+        return payload if isinstance(payload, Response) else json_response(payload)
 
     call.__name__ = handler.__name__
     return [

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import math
-import sys
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
-from heron.entities import DatasetInput, Metric, PagedList, Param, RunTag
+from heron.entities import (
+    DatasetInput,
+    LifecycleStage,
+    Metric,
+    MetricHistory,
+    PagedList,
+    Param,
+    RunTag,
+)
 from heron.exceptions import invalid, not_found
 from heron.store import schema as s
 from heron.store.applied_requests import (
@@ -19,9 +24,16 @@ from heron.store.applied_requests import (
     write_once,
 )
 from heron.store.base import chunks
+from heron.store.metric_history import (
+    decode_position,
+    downsample,
+    encode_position,
+    read_histories,
+    validate_history_request,
+)
+from heron.store.metric_rows import Points, Row, finite_only, metric_rows, store_points
 from heron.store.run_loader import metric_value
 from heron.store.runs import RunStore
-from heron.store.search import decode_page_token, encode_page_token
 from heron.store.upsert import upsert
 from heron.validation import (
     MAX_DATASET_DIGEST_SIZE,
@@ -36,9 +48,12 @@ from heron.validation import (
     validate_key,
     validate_length,
     validate_max_results,
+    validate_run_id,
 )
 
 MAX_RESULTS_GET_METRIC_HISTORY = 25000
+MAX_BULK_POINTS = 1_000_000
+MAX_BULK_RUNS = 1000
 
 
 class RunDataStore(RunStore):
@@ -89,6 +104,73 @@ class RunDataStore(RunStore):
             if result.rowcount == 0:
                 raise not_found(f"No tag with name: {key} in run with id {run_id}")
 
+    def log_metrics_bulk(
+        self, batches: Mapping[str, Points], *, request_id: str | None = None
+    ) -> int:
+        """Many points of many runs (run id -> metrics, or their MetricColumns) in one
+        transaction; how many were stored.
+
+        All or nothing: every run must exist and be active and every point be valid, up to
+        ``MAX_BULK_POINTS`` in all. With a ``request_id`` it is stored at most once.
+        """
+        total = sum(len(points) for points in batches.values())
+        if total > MAX_BULK_POINTS:
+            raise invalid(f"At most {MAX_BULK_POINTS} points can be logged at once, got {total}")
+        if len(batches) > MAX_BULK_RUNS:
+            raise invalid(f"At most {MAX_BULK_RUNS} runs can be logged at once, got {len(batches)}")
+        run_ids = [validate_run_id(run_id) for run_id in batches]
+        if not run_ids:
+            return 0
+        # Every point is checked before the write transaction (and its lock) begins.
+        rows: list[Row] = []
+        finite = finite_only(self.engine)
+        for run_id, points in batches.items():
+            metric_rows(run_id, points, finite, into=rows)
+        with write_once(self.engine, request_id) as once:
+            if once.applied_run is not None:
+                return total
+            conn = once.conn
+            self._require_active_runs(conn, run_ids)
+            once.record(run_ids[0])
+            store_points(conn, rows)
+        return total
+
+    def _require_active_runs(self, conn: Connection, run_ids: Sequence[str]) -> None:
+        r = s.runs.c
+        stages = {
+            row.run_uuid: row.lifecycle_stage
+            for part in chunks(run_ids)
+            for row in conn.execute(
+                select(r.run_uuid, r.lifecycle_stage).where(r.run_uuid.in_(part))
+            )
+        }
+        for run_id in run_ids:
+            stage = stages.get(run_id)
+            if stage is None:
+                raise not_found(f"Run '{run_id}' not found")
+            if stage != LifecycleStage.ACTIVE:
+                raise invalid(
+                    f"The run {run_id} must be in the 'active' state. Current state is {stage}."
+                )
+
+    def get_metric_histories(
+        self,
+        run_ids: Sequence[str],
+        metric_keys: Sequence[str],
+        max_points: int | None = None,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[MetricHistory]:
+        """The history of each key of each run that has one (run order, then key order),
+        within ``start_step``..``end_step`` if given, each downsampled to ``max_points``
+        (see ``downsample``). Unknown runs and keys have no history, as in get-history."""
+        runs, keys = validate_history_request(
+            run_ids, metric_keys, max_points, start_step, end_step
+        )
+        with self._read() as conn:
+            histories = read_histories(conn, runs, keys, start_step, end_step)
+        return [downsample(h, max_points) for h in histories]
+
     def get_metric_history(
         self,
         run_id: str,
@@ -96,16 +178,31 @@ class RunDataStore(RunStore):
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        """Every logged value of one metric, in step order (then timestamp, then log order)."""
+        """Every logged value of one metric, in step order (then timestamp, then log order).
+
+        Page tokens name the last point given, so each page is one index range read."""
         validate_key(metric_key, "metric")
-        offset = decode_page_token(page_token)
+        after = decode_position(page_token)
         m = s.metrics
         stmt = (
-            select(m.c.key, m.c.value, m.c.is_nan, m.c.timestamp, m.c.step)
+            select(m.c.key, m.c.value, m.c.is_nan, m.c.timestamp, m.c.step, m.c.metric_id)
             .where(m.c.run_uuid == run_id, m.c.key == metric_key)
             .order_by(m.c.step, m.c.timestamp, m.c.metric_id)
-            .offset(offset)
         )
+        if after is not None:
+            step, timestamp, metric_id = after
+            stmt = stmt.where(
+                or_(
+                    m.c.step > step,
+                    and_(
+                        m.c.step == step,
+                        or_(
+                            m.c.timestamp > timestamp,
+                            and_(m.c.timestamp == timestamp, m.c.metric_id > metric_id),
+                        ),
+                    ),
+                )
+            )
         limit = None
         if max_results is not None:
             limit = validate_max_results(max_results, MAX_RESULTS_GET_METRIC_HISTORY)
@@ -118,7 +215,9 @@ class RunDataStore(RunStore):
             for r in rows
         ]
         if limit is not None and len(history) > limit:
-            return PagedList(history[:limit], encode_page_token(offset + limit))
+            last = rows[limit - 1]
+            token = encode_position((last.step, last.timestamp, last.metric_id))
+            return PagedList(history[:limit], token)
         return PagedList(history)
 
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = ()) -> None:
@@ -173,49 +272,9 @@ def _upsert_tags(conn: Connection, run_id: str, tags: Sequence[RunTag]) -> None:
         )
 
 
-def _metric_row(run_id: str, metric: Metric, finite_only: bool) -> dict[str, Any]:
-    value = float(metric.value)
-    is_nan = math.isnan(value)
-    if finite_only and math.isinf(value):
-        value = math.copysign(sys.float_info.max, value)  # read back as infinity
-    return {
-        "run_uuid": run_id,
-        "key": metric.key,
-        "value": None if is_nan else value,
-        "is_nan": is_nan,
-        "timestamp": int(metric.timestamp),
-        "step": int(metric.step or 0),
-    }
-
-
 def _insert_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
-    if not metrics:
-        return
-    # MySQL cannot store infinity; the largest double stands in for it there.
-    finite_only = conn.dialect.name in ("mysql", "mariadb")
-    rows = [_metric_row(run_id, m, finite_only) for m in metrics]
-    conn.execute(insert(s.metrics), rows)
-    latest: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        held = latest.get(row["key"])
-        if held is None or (row["step"], row["timestamp"]) >= (held["step"], held["timestamp"]):
-            latest[row["key"]] = row
-    upsert(
-        conn,
-        s.latest_metrics,
-        list(latest.values()),
-        keys=("run_uuid", "key"),
-        update=("value", "is_nan", "timestamp", "step"),
-        newer=_is_newer,
-    )
-
-
-def _is_newer(current: Any, incoming: Any) -> Any:
-    """Largest step wins; at equal steps the later (or equal) timestamp wins."""
-    return or_(
-        incoming.step > current.step,
-        and_(incoming.step == current.step, incoming.timestamp >= current.timestamp),
-    )
+    if metrics:
+        store_points(conn, metric_rows(run_id, metrics, finite_only(conn)))
 
 
 def _validate_dataset_input(item: DatasetInput) -> None:
