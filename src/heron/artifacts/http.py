@@ -20,7 +20,7 @@ from heron.entities import FileInfo
 from heron.exceptions import RESOURCE_DOES_NOT_EXIST, HeronException, invalid, not_found
 
 if TYPE_CHECKING:
-    from heron.backends.http import RestClient
+    from heron.backends.rest import RestClient
 
 PROXY = "/api/2.0/mlflow-artifacts/artifacts"
 CHUNK_BYTES = 1024 * 1024
