@@ -54,7 +54,9 @@ class FakeBackend:
         if request_id:
             self.applied.add(request_id)
 
-    def update_run_info(self, run_id: str, status: Any = None, end_time: Any = None, **_: Any) -> None:
+    def update_run_info(
+        self, run_id: str, status: Any = None, end_time: Any = None, **_: Any
+    ) -> None:
         if self.down:
             raise HeronException("connection refused", TEMPORARILY_UNAVAILABLE)
         self.calls.append(("update", (run_id, status)))

@@ -183,9 +183,7 @@ def template(path: str, ids: dict[str, str]) -> dict[str, Any]:
         "/heron/gc": {"older_than_ms": 0, "experiment_ids": [experiment], "dry_run": True},
         "/heron/experiments/purge": {"experiment_id": ids["doomed_experiment"]},
         "/heron/metrics/log-bulk": {
-            "runs": [
-                {"run_id": run, "metrics": {"key": ["m"], "value": [1.0], "timestamp": [1]}}
-            ]
+            "runs": [{"run_id": run, "metrics": {"key": ["m"], "value": [1.0], "timestamp": [1]}}]
         },
         "/heron/metrics/histories": {"run_id": [run], "metric_key": ["m"], "max_points": 10},
     }

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from heron.entities import (
     Dataset,
@@ -34,29 +34,30 @@ def metric_value(value: float | None, is_nan: bool) -> float:
 
 
 def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
-    """The runs with these ids, in the same order; ids not found are left out."""
+    """The runs with these ids, in the same order; ids not found are left out.
+
+    Five IN-queries per chunk of ids, whatever the number of runs; rows are fetched whole
+    (``all()``) and unpacked as tuples, since a page of 1,000 runs is about 16,000 rows.
+    """
     infos: dict[str, RunInfo] = {}
     params: dict[str, dict[str, str]] = defaultdict(dict)
     tags: dict[str, dict[str, str]] = defaultdict(dict)
     metrics: dict[str, list[Metric]] = defaultdict(list)
     inputs: dict[str, list[DatasetInput]] = defaultdict(list)
     for part in chunks(list(run_ids)):
-        for row in conn.execute(select(s.runs).where(s.runs.c.run_uuid.in_(part))):
-            infos[row.run_uuid] = _run_info(row)
-        for row in conn.execute(select(s.params).where(s.params.c.run_uuid.in_(part))):
-            params[row.run_uuid][row.key] = row.value
-        for row in conn.execute(select(s.tags).where(s.tags.c.run_uuid.in_(part))):
-            tags[row.run_uuid][row.key] = row.value
-        latest = s.latest_metrics
-        for row in conn.execute(select(latest).where(latest.c.run_uuid.in_(part))):
-            metrics[row.run_uuid].append(
-                Metric(
-                    key=row.key,
-                    value=metric_value(row.value, row.is_nan),
-                    timestamp=row.timestamp,
-                    step=row.step,
-                )
-            )
+        for row in conn.execute(select(*_RUN_COLUMNS).where(s.runs.c.run_uuid.in_(part))).all():
+            infos[row[0]] = _run_info(row)
+        for run_id, key, value in _key_values(conn, s.params, part):
+            params[run_id][key] = value
+        for run_id, key, value in _key_values(conn, s.tags, part):
+            tags[run_id][key] = value
+        latest = s.latest_metrics.c
+        columns = (latest.key, latest.value, latest.is_nan, latest.timestamp, latest.step)
+        rows = conn.execute(
+            select(latest.run_uuid, *columns).where(latest.run_uuid.in_(part))
+        ).all()
+        for run_id, key, value, is_nan, timestamp, step in rows:
+            metrics[run_id].append(Metric(key, metric_value(value, is_nan), timestamp, step))
         _load_inputs(conn, part, inputs)
     return [
         Run(
@@ -74,17 +75,37 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
     ]
 
 
+def _key_values(conn: Connection, table: Table, run_ids: Sequence[str]) -> Sequence[Any]:
+    """(run_uuid, key, value) rows of a params or tags table for these runs."""
+    c = table.c
+    return conn.execute(select(c.run_uuid, c.key, c.value).where(c.run_uuid.in_(run_ids))).all()
+
+
+_RUN_COLUMNS = (
+    s.runs.c.run_uuid,
+    s.runs.c.experiment_id,
+    s.runs.c.name,
+    s.runs.c.user_id,
+    s.runs.c.status,
+    s.runs.c.start_time,
+    s.runs.c.end_time,
+    s.runs.c.artifact_uri,
+    s.runs.c.lifecycle_stage,
+)
+
+
 def _run_info(row: Any) -> RunInfo:
+    run_id, experiment_id, name, user_id, status, start, end, artifact_uri, stage = row
     return RunInfo(
-        run_id=row.run_uuid,
-        experiment_id=str(row.experiment_id),
-        run_name=row.name,
-        user_id=row.user_id,
-        status=row.status,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        artifact_uri=row.artifact_uri,
-        lifecycle_stage=row.lifecycle_stage,
+        run_id=run_id,
+        experiment_id=str(experiment_id),
+        run_name=name,
+        user_id=user_id,
+        status=status,
+        start_time=start,
+        end_time=end,
+        artifact_uri=artifact_uri,
+        lifecycle_stage=stage,
     )
 
 

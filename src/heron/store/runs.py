@@ -16,9 +16,9 @@ from heron.store.base import now_ms
 from heron.store.experiments import ExperimentStore, purge_run_rows
 from heron.store.run_loader import load_runs
 from heron.store.search import (
-    apply_run_order,
     decode_page_token,
     encode_page_token,
+    fetch_run_page,
     parse_filter,
     run_filter_clause,
 )
@@ -216,9 +216,8 @@ class RunStore(ExperimentStore):
         node = parse_filter(filter_string)
         if node is not None:
             stmt = stmt.where(run_filter_clause(node))
-        stmt = apply_run_order(stmt, list(order_by or [])).offset(offset).limit(max_results + 1)
         with self._read() as conn:
-            found = [row[0] for row in conn.execute(stmt)]
+            found = fetch_run_page(conn, stmt, order_by, offset, max_results + 1)
             page = found[:max_results]
             by_id = {run.info.run_id: run for run in load_runs(conn, page)}
         token = encode_page_token(offset + max_results) if len(found) > max_results else None

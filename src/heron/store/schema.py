@@ -33,6 +33,8 @@ metadata = MetaData(
 # On MySQL / MariaDB, binary collation keeps `=`, LIKE and unique names case-sensitive, as
 # they are on SQLite and PostgreSQL (MLflow's semantics); ILIKE lowers both sides itself.
 MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+# (key, value, run_uuid) search indexes on MySQL: 4 bytes a character, 3072 bytes at most.
+SEARCH_INDEX_MYSQL_LENGTH = {"key": 250, "value": 460}
 
 experiments = Table(
     "experiments",
@@ -95,8 +97,9 @@ params = Table(
     Column("key", String(250), nullable=False),
     Column("value", String(6000), nullable=False),
     PrimaryKeyConstraint("run_uuid", "key"),
-    # MySQL caps index keys at 3072 bytes: index a prefix of long values there.
-    Index(None, "key", "value", mysql_length={"key": 250, "value": 500}),
+    # Covers search's `run_uuid IN (SELECT run_uuid ... WHERE key = ? AND value ...)` and
+    # ordering by a param. MySQL caps index keys at 3072 bytes: a prefix of long values there.
+    Index(None, "key", "value", "run_uuid", mysql_length=SEARCH_INDEX_MYSQL_LENGTH),
     **MYSQL,
 )
 
@@ -107,6 +110,7 @@ tags = Table(
     Column("key", String(250), nullable=False),
     Column("value", String(8000), nullable=False),
     PrimaryKeyConstraint("run_uuid", "key"),
+    Index(None, "key", "value", "run_uuid", mysql_length=SEARCH_INDEX_MYSQL_LENGTH),
     **MYSQL,
 )
 
@@ -138,7 +142,8 @@ latest_metrics = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False),
     PrimaryKeyConstraint("run_uuid", "key"),
-    Index(None, "key", "value"),
+    # Covers metric filters and gives ordering by a metric in value order (see search/runs.py).
+    Index(None, "key", "value", "run_uuid"),
     **MYSQL,
 )
 

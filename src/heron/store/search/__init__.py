@@ -17,7 +17,7 @@ from heron.store.search.parser import (
     parse_filter,
     parse_order_by,
 )
-from heron.store.search.runs import apply_run_order, run_filter_clause
+from heron.store.search.runs import apply_run_order, fetch_run_page, run_filter_clause
 
 __all__ = [
     "EXPERIMENT_ENTITIES",
@@ -32,6 +32,7 @@ __all__ = [
     "decode_page_token",
     "encode_page_token",
     "experiment_filter_clause",
+    "fetch_run_page",
     "parse_filter",
     "parse_order_by",
     "run_filter_clause",

@@ -1,9 +1,14 @@
 """Run search: a parsed filter becomes a WHERE clause over ``runs``, order_by becomes joins.
 
-Every comparison on a metric, param, tag or dataset is a correlated EXISTS (or NOT EXISTS)
-subquery rather than a join, so comparisons combine freely with AND, OR and parentheses
-and a run never appears twice. The building blocks below the run-specific part are shared
-with experiments.py.
+Every comparison on a metric, param or tag is a subquery rather than a join, so comparisons
+combine freely with AND, OR and parentheses and a run never appears twice: a positive one is
+``run_uuid IN (SELECT run_uuid ... WHERE key = ? AND value ...)``, which every database can
+answer from the covering (key, value, run_uuid) index once per query, where a correlated
+EXISTS made SQLite probe it once per run; ``IS NULL`` stays a NOT EXISTS. Datasets keep
+correlated EXISTS. The building blocks below the run-specific part are shared with
+experiments.py. ``fetch_run_page`` reads one page, in parts when the first order key is a
+metric, param or tag, so that each part can be read in index order and stop at the page's
+end (see docs/search.md, "Performance").
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Connection,
     Select,
     String,
     Table,
@@ -23,14 +29,16 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    false,
     func,
     or_,
+    select,
     true,
 )
 
 from heron.exceptions import invalid
 from heron.store.schema import datasets, input_tags, latest_metrics, params, run_inputs, runs, tags
-from heron.store.search.parser import And, Comparison, Node, parse_order_by
+from heron.store.search.parser import And, Comparison, Node, OrderKey, parse_order_by
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
 Condition = ColumnElement[bool]
@@ -77,8 +85,70 @@ def apply_run_order(stmt: SelectT, order_by: Sequence[str] | None) -> SelectT:
 
     Ties are always broken by start_time descending, then run_uuid, so pages never overlap.
     """
-    clauses: list[ColumnElement[Any]] = []
-    for index, item in enumerate(order_by or ()):
+    return _ordered(stmt, list(order_by or ()), 0)
+
+
+def fetch_run_page(
+    conn: Connection, stmt: Select[Any], order_by: Sequence[str] | None, offset: int, limit: int
+) -> list[str]:
+    """The run ids ``stmt`` (selecting ``runs.run_uuid``) finds, ordered as
+    ``apply_run_order`` orders them, from ``offset``, at most ``limit`` of them.
+
+    When the first order key is a metric, param or tag, its CASE that puts missing values
+    last would make the database sort every run before it can return the first. Instead the
+    runs are read in parts, in order: those with a value (ordered by the value itself, which
+    the (key, value, run_uuid) index gives in order, so the read stops at the page's end),
+    then those whose metric is NaN, then those without one. Each part is ordered by the
+    remaining keys, then the tie-breakers, so the concatenation is the same order.
+    """
+    items = list(order_by or ())
+    first = parse_order_by(items[0]) if items else None
+    if first is None or first.entity not in ("metric", "param", "tag"):
+        return list(conn.scalars(_ordered(stmt, items, 0).offset(offset).limit(limit)))
+    found: list[str] = []
+    for part in _order_parts(stmt, first, items[1:]):
+        rows = list(conn.scalars(part.offset(offset).limit(limit - len(found))))
+        found.extend(rows)
+        if len(found) >= limit:
+            break
+        if rows or not offset:
+            offset = 0  # this part ended on this page: the next one starts at its beginning
+        else:  # the page starts past this part: skip however many runs it holds
+            counted = select(func.count()).select_from(part.order_by(None).subquery())
+            offset = max(0, offset - int(conn.scalar(counted) or 0))
+    return found
+
+
+def _order_parts(stmt: SelectT, first: OrderKey, rest: list[str]) -> list[SelectT]:
+    """``stmt`` split by the first order key into the parts ``fetch_run_page`` reads."""
+    table = {"metric": latest_metrics, "param": params, "tag": tags}[first.entity]
+    keyed = table.alias("order_first")
+    c = keyed.c
+    # value IS NOT NULL is always true for params and tags; it turns the read into a range
+    # of the index, which SQLite's planner then prefers without statistics.
+    with_value: list[Condition] = [c.value.is_not(None)]
+    stored = or_(c.value.is_not(None), c.is_nan == true()) if first.entity == "metric" else true()
+    if first.entity == "metric":
+        with_value.append(c.is_nan == false())
+    valued = stmt.join_from(
+        runs, keyed, and_(c.run_uuid == runs.c.run_uuid, c.key == first.key)
+    ).where(*with_value)
+    parts = [_ordered(valued, rest, 1, first=[_direction(c.value, first.ascending)])]
+    if first.entity == "metric":
+        nan = _has_row(table, first.key, table.c.is_nan == true())
+        parts.append(_ordered(stmt.where(nan), rest, 1))
+    link = and_(c.run_uuid == runs.c.run_uuid, c.key == first.key, stored)
+    parts.append(_ordered(stmt.where(~exists().where(link)), rest, 1))
+    return parts
+
+
+def _ordered(
+    stmt: SelectT, items: list[str], start: int, first: Sequence[ColumnElement[Any]] = ()
+) -> SelectT:
+    """``stmt`` ordered by ``first``, then ``items`` (aliases numbered from ``start``),
+    then the tie-breakers."""
+    clauses = list(first)
+    for index, item in enumerate(items, start):
         stmt, terms = _run_order_terms(stmt, item, index)
         clauses.extend(terms)
     return stmt.order_by(*clauses, runs.c.start_time.desc(), runs.c.run_uuid.asc())
@@ -89,8 +159,7 @@ def _run_comparison(comparison: Comparison) -> Condition:
         return _metric_condition(comparison)
     if comparison.entity in ("param", "tag"):
         table = params if comparison.entity == "param" else tags
-        link = table.c.run_uuid == runs.c.run_uuid
-        return key_value_condition(table, link, comparison, comparison.entity)
+        return _run_key_value_condition(table, comparison, comparison.entity)
     if comparison.entity == "dataset":
         return _dataset_condition(comparison)
     return _attribute_condition(comparison)
@@ -102,7 +171,27 @@ def _metric_condition(comparison: Comparison) -> Condition:
     matches = numeric_condition(latest.value, comparison, "metric")
     if comparison.op == "!=":
         matches = or_(matches, latest.is_nan == true())
-    return exists().where(latest.run_uuid == runs.c.run_uuid, latest.key == comparison.key, matches)
+    return _has_row(latest_metrics, comparison.key, matches)
+
+
+def _run_key_value_condition(table: Table, comparison: Comparison, kind: str) -> Condition:
+    """As ``key_value_condition``, with the positive cases as uncorrelated IN-subqueries."""
+    check_op(comparison, KEY_VALUE_OPS, kind)
+    if comparison.op == "IS NULL":
+        link = table.c.run_uuid == runs.c.run_uuid
+        return ~exists().where(link, table.c.key == comparison.key)
+    if comparison.op == "IS NOT NULL":
+        return _has_row(table, comparison.key, true())
+    return _has_row(table, comparison.key, string_condition(table.c.value, comparison, kind))
+
+
+def _has_row(table: Table, key: str, matches: Condition) -> Condition:
+    """The run has a row of ``table`` (params, tags, latest_metrics) for ``key`` that matches.
+
+    run_uuid is never NULL, so IN means exactly what EXISTS meant.
+    """
+    ids = select(table.c.run_uuid).where(table.c.key == key, matches)
+    return runs.c.run_uuid.in_(ids)
 
 
 def _attribute_condition(comparison: Comparison) -> Condition:
