@@ -32,8 +32,10 @@ docs:
 schema-snapshot:
 	$(PYTHON) scripts/schema_snapshot.py --write
 
+# Heron next to MLflow 3.17.2 (~25 min; builds bench/.venv-mlflow unless given an MLflow
+# interpreter: make bench BENCH_ARGS="--mlflow-python /path/bin/python"). See docs/performance.md.
 bench:
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 bench-smoke:
-	$(PYTHON) bench/run.py --smoke
+	$(PYTHON) bench/run.py --smoke $(BENCH_ARGS)

@@ -1,101 +1,163 @@
 """Side-by-side benchmark of Heron and MLflow on this machine, in one run.
 
-Prints a markdown table (Heron, MLflow, MLflow / Heron) and writes it to bench/results/.
-MLflow is measured when it is importable (``pip install mlflow``); otherwise its column
-says "not installed". ``--smoke`` runs tiny sizes so CI keeps this script working.
-This is not a pass/fail test: it reports numbers. The full suite arrives with issue 5.
+Each measurement runs a driver (bench/drivers/) in a fresh interpreter of the project it
+measures: Heron in this interpreter, MLflow in its own (``--mlflow-python``, else
+``HERON_BENCH_MLFLOW_PYTHON``, else bench/.venv-mlflow, built on a full run when missing).
+Every row runs on SQLite and on PostgreSQL (127.0.0.1:5432 unless HERON_BENCH_POSTGRES_URL).
+The table goes to stdout, bench/results/<UTC time>.md, latest.md and a JSON file of raw
+figures; a full run also refreshes docs/performance.md. ``--smoke`` runs tiny sizes in
+well under a minute (CI), without MLflow unless one is given, and exits non-zero if a Heron
+measurement crashes. Numbers are reported, not asserted (only crashes fail).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import statistics
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+import docs
+import harness
+from context import FULL, SMOKE, Context
+from rows import Row, markdown
+from scenarios import concurrency, history, imports, ingest, limit, loop, search
+
+BENCH = Path(__file__).parent
+RESULTS = BENCH / "results"
+VENV = BENCH / ".venv-mlflow"
+MLFLOW_REQUIREMENTS = ["mlflow==3.17.2", "psycopg[binary]"]
+# Row 9 reads row 3's figures, so it runs last.
+SCENARIOS = {s.NAME: s for s in (imports, loop, ingest, history, search, concurrency, limit)}
 
 
-def import_seconds(module: str, repeats: int) -> float:
-    """Median wall time of a fresh interpreter importing ``module`` (interpreter start removed)."""
-    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    samples = []
-    for _ in range(repeats):
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        )
-        samples.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(samples)
-
-
-def log_metric_seconds(module: str, points: int) -> float:
-    """Per-call time of ``log_metric`` in a loop, into a fresh embedded SQLite store."""
-    with tempfile.TemporaryDirectory() as folder:
-        code = f"""
-import time, {module} as m
-m.set_tracking_uri("sqlite:///{folder}/bench.db")
-with m.start_run():
-    t = time.perf_counter()
-    for i in range({points}):
-        m.log_metric("loss", 1.0 / (i + 1), step=i)
-    print((time.perf_counter() - t) / {points})
-"""
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=folder
-        )
-        return float(out.stdout.strip().splitlines()[-1])
-
-
-def measure(smoke: bool) -> list[tuple[str, float, float | None]]:
-    repeats, points = (1, 50) if smoke else (5, 2000)
-    has_mlflow = importlib.util.find_spec("mlflow") is not None
-    rows: list[tuple[str, float, float | None]] = []
-    rows.append(
-        (
-            "import (s)",
-            import_seconds("heron", repeats),
-            import_seconds("mlflow", repeats) if has_mlflow else None,
-        )
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI (< 60 s)")
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(SCENARIOS), metavar="NAME", help="run these groups"
     )
-    rows.append(
-        (
-            f"log_metric per call, {points} calls, SQLite (s)",
-            log_metric_seconds("heron", points),
-            log_metric_seconds("mlflow", points) if has_mlflow else None,
-        )
+    parser.add_argument(
+        "--backends", help="comma-separated: sqlite,postgresql (default: both when reachable)"
     )
+    parser.add_argument("--mlflow-python", help="interpreter with mlflow==3.17.2 and psycopg")
+    parser.add_argument("--no-mlflow", action="store_true", help="measure Heron only")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="refresh docs/performance.md (full runs do)"
+    )
+    return parser.parse_args(argv)
+
+
+def mlflow_python(args: argparse.Namespace) -> str | None:
+    """The MLflow interpreter; a full run builds bench/.venv-mlflow when none is given."""
+    if args.no_mlflow:
+        return None
+    given = args.mlflow_python or os.environ.get("HERON_BENCH_MLFLOW_PYTHON")
+    if given:
+        return given
+    python = VENV / "bin" / "python"
+    if python.exists():
+        return str(python)
+    if args.smoke:
+        print("MLflow column skipped: no MLflow interpreter (--mlflow-python)", file=sys.stderr)
+        return None
+    print(f"Building {VENV} with {' '.join(MLFLOW_REQUIREMENTS)} ...", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *MLFLOW_REQUIREMENTS], check=True)
+    return str(python)
+
+
+def backends(args: argparse.Namespace, pg_admin: str | None) -> list[str]:
+    wanted = args.backends.split(",") if args.backends else ["sqlite", "postgresql"]
+    unknown = set(wanted) - {"sqlite", "postgresql"}
+    if unknown:
+        raise SystemExit(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    if "postgresql" in wanted and pg_admin is None:
+        if args.backends:
+            raise SystemExit("PostgreSQL is not reachable (set HERON_BENCH_POSTGRES_URL)")
+        print("PostgreSQL not reachable: SQLite only", file=sys.stderr)
+        wanted.remove("postgresql")
+    return wanted
+
+
+def measure(ctx: Context, names: list[str]) -> list[Row]:
+    rows: list[Row] = []
+    for name in names:
+        started = time.perf_counter()
+        print(f"== {name}", file=sys.stderr, flush=True)
+        try:
+            rows.extend(SCENARIOS[name].run(ctx))
+        except KeyboardInterrupt:
+            ctx.failures.append(f"interrupted during {name}: the table is partial")
+            break
+        finally:
+            ctx.raw.setdefault("durations_s", {})[name] = time.perf_counter() - started
+            print(f"   {name}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return rows
 
 
-def render(rows: list[tuple[str, float, float | None]]) -> str:
-    lines = ["| measure | Heron | MLflow | MLflow / Heron |", "|---|---|---|---|"]
-    for name, heron_value, mlflow_value in rows:
-        if mlflow_value is None:
-            lines.append(f"| {name} | {heron_value:.6f} | not installed | - |")
-        else:
-            ratio = mlflow_value / heron_value if heron_value else float("inf")
-            lines.append(f"| {name} | {heron_value:.6f} | {mlflow_value:.6f} | {ratio:.1f}x |")
-    return "\n".join(lines)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
-    args = parser.parse_args()
-    rows = measure(args.smoke)
-    table = render(rows)
-    print(table)
+def write_results(text: str, payload: dict, smoke: bool) -> Path:
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    suffix = "-smoke" if smoke else ""  # smoke results are gitignored
+    for name in (f"{stamp}{suffix}", f"latest{suffix}"):
+        (RESULTS / f"{name}.md").write_text(text)
+        (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    return RESULTS / f"{stamp}{suffix}.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    pg_admin = harness.postgres_url()
+    names = args.only or list(SCENARIOS)
+    names = [n for n in SCENARIOS if n in names]
+    with tempfile.TemporaryDirectory(prefix="heron-bench-") as work:
+        ctx = Context(
+            heron_python=sys.executable,
+            mlflow_python=mlflow_python(args),
+            backends=backends(args, pg_admin),
+            sizes=SMOKE if args.smoke else FULL,
+            work=Path(work),
+            pg_admin=pg_admin,
+        )
+        try:
+            rows = measure(ctx, names)
+        finally:
+            if pg_admin:
+                for name in ("heron_bench", "mlflow_bench", "raw_bench"):
+                    harness.drop_database(pg_admin, name)
+    elapsed = time.perf_counter() - started
+    machine = docs.machine_facts(ctx)
+    table = markdown(rows)
     kind = "smoke" if args.smoke else "full"
-    (RESULTS / f"{stamp}-{kind}.md").write_text(table + "\n")
-    (RESULTS / f"{stamp}-{kind}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    text = docs.results_page(table, machine, kind, elapsed)
+    print(table)
+    payload = {
+        "kind": kind,
+        "elapsed_s": elapsed,
+        "machine": machine,
+        "sizes": ctx.sizes.__dict__,
+        "rows": [row.to_json() for row in rows],
+        "figures": ctx.figures,
+        "raw": ctx.raw,
+        "failures": ctx.failures,
+    }
+    path = write_results(text, payload, args.smoke)
+    print(f"\nwritten to {path} ({elapsed:.0f} s)", file=sys.stderr)
+    if args.write_docs or (not args.smoke and not args.only):
+        docs.write_performance_doc(table, machine, elapsed)
+        print("refreshed docs/performance.md", file=sys.stderr)
+    if ctx.failures:
+        print("Heron measurements crashed:\n  " + "\n  ".join(ctx.failures), file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

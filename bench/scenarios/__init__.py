@@ -1,0 +1,1 @@
+"""One module per measurement group; each ``run(ctx)`` answers its rows of the table."""
