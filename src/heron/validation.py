@@ -45,8 +45,25 @@ MAX_REQUEST_ID_LENGTH = 64
 _REQUEST_ID_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.:\-]{0,63}$")
 
 
+# Keys already found valid, by kind: a batch names the same few keys over and over, so the
+# regex and path checks run once per key, not once per entity. Bounded, then cleared.
+_VALID_KEYS: dict[tuple[str, str], None] = {}
+_MAX_VALID_KEYS = 100_000
+
+
 def validate_key(key: object, kind: str = "key") -> str:
     """A metric, param or tag key: MLflow's character set, and no path tricks."""
+    if type(key) is str and (key, kind) in _VALID_KEYS:
+        return key
+    _check_key(key, kind)
+    if type(key) is str:
+        if len(_VALID_KEYS) >= _MAX_VALID_KEYS:
+            _VALID_KEYS.clear()
+        _VALID_KEYS[(key, kind)] = None
+    return key  # type: ignore[return-value]
+
+
+def _check_key(key: object, kind: str) -> str:
     if key is None or not isinstance(key, str):
         raise invalid(f"Invalid {kind} name: {key!r}. A {kind} name must be a string.")
     if key == "" or not _KEY_RE.match(key):
@@ -114,6 +131,15 @@ def validate_experiment_name(name: object) -> str:
 
 def validate_metric(metric: Metric) -> Metric:
     validate_key(metric.key, "metric")
+    # The common case, checked with exact types (no ABC instance checks): a float value and
+    # a nonnegative int timestamp and int step. Anything else takes the full checks below.
+    if (
+        type(metric.value) is float
+        and type(metric.timestamp) is int
+        and metric.timestamp >= 0
+        and type(metric.step) is int
+    ):
+        return metric
     if isinstance(metric.value, bool) or not isinstance(metric.value, numbers.Number):
         raise invalid(
             f"Got invalid value {metric.value!r} for metric '{metric.key}' (timestamp="
@@ -165,10 +191,20 @@ def validate_batch(
     metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
 ) -> None:
     """MLflow's log-batch limits, then every entity, before anything is written."""
-    if len(metrics) > MAX_METRICS_PER_BATCH:
+    validate_batch_sizes(len(metrics), params, tags)
+    for metric in metrics:
+        validate_metric(metric)
+    validate_params_and_tags(params, tags)
+
+
+def validate_batch_sizes(
+    metric_count: int, params: Sequence[Param], tags: Sequence[RunTag]
+) -> None:
+    """MLflow's log-batch limits on how many metrics, params and tags come at once."""
+    if metric_count > MAX_METRICS_PER_BATCH:
         raise invalid(
             f"A batch logging request can contain at most {MAX_METRICS_PER_BATCH} metrics. "
-            f"Got {len(metrics)} metrics. Please split up metrics across multiple requests and"
+            f"Got {metric_count} metrics. Please split up metrics across multiple requests and"
             " try again."
         )
     for what, items in (("params", params), ("tags", tags)):
@@ -178,15 +214,17 @@ def validate_batch(
                 f"Got {len(items)} {what}. Please split up {what} across multiple requests and"
                 " try again."
             )
-    total = len(metrics) + len(params) + len(tags)
+    total = metric_count + len(params) + len(tags)
     if total > MAX_ENTITIES_PER_BATCH:
         raise invalid(
             f"A batch logging request can contain at most {MAX_ENTITIES_PER_BATCH} total metrics,"
             f" params and tags. Got {total}. Please split up entities across multiple requests"
             " and try again."
         )
-    for metric in metrics:
-        validate_metric(metric)
+
+
+def validate_params_and_tags(params: Sequence[Param], tags: Sequence[RunTag]) -> None:
+    """Every param and tag of a batch (the params' keys must not repeat with new values)."""
     seen: dict[str, str] = {}
     for param in params:
         validate_param(param)

@@ -14,8 +14,12 @@ is then found applied, means "already applied".
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -57,12 +61,32 @@ class Once:
         )
 
 
+# SQLite has one writer at a time, and a writer that finds the lock taken polls for it with
+# sleeps of up to 100 ms. Writers of one process queue here instead, so each takes the
+# database's lock the moment the previous one commits; other processes still meet SQLite's
+# own wait. Reentrant, so a write nested in a write waits no longer than it did.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_SQLITE_WRITERS_GUARD = threading.Lock()
+if hasattr(os, "register_at_fork"):  # a forked child must not inherit a lock held mid-write
+    os.register_at_fork(after_in_child=_SQLITE_WRITERS.clear)
+
+
+def _writer_lock(engine: Engine) -> contextlib.AbstractContextManager[Any]:
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    lock = _SQLITE_WRITERS.get(engine)
+    if lock is None:
+        with _SQLITE_WRITERS_GUARD:
+            lock = _SQLITE_WRITERS.setdefault(engine, threading.RLock())
+    return lock
+
+
 @contextlib.contextmanager
 def write_once(engine: Engine, request_id: str | None) -> Iterator[Once]:
     """A write transaction that is skipped, not repeated, when ``request_id`` was applied."""
     once = Once(validate_request_id(request_id))
     try:
-        with write_transaction(engine) as conn:
+        with _writer_lock(engine), write_transaction(engine) as conn:
             once._conn = conn
             if once.request_id is not None:
                 once.applied_run = _applied_run(conn, once.request_id)

@@ -107,6 +107,10 @@ def _int64(metric: Metric, value: Any, what: str) -> int:
     return number
 
 
+# The PostgreSQL types of COLUMNS (schema.metrics), for binary COPY.
+_COPY_TYPES = ["varchar", "varchar", "float8", "bool", "int8", "int8"]
+
+
 def insert_rows(conn: Connection, rows: Sequence[Row]) -> None:
     """The rows into ``metrics``, in the connection's transaction, through the DBAPI."""
     if not rows:
@@ -119,9 +123,13 @@ def insert_rows(conn: Connection, rows: Sequence[Row]) -> None:
     cursor = driver.cursor()
     try:
         if conn.dialect.name == "postgresql" and hasattr(cursor, "copy"):
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            # Binary COPY: PostgreSQL parses no text, and psycopg formats less. The rows'
+            # types are exact (validated str, str, float or None, bool, int64, int64).
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_COPY_TYPES)
+                write_row = copy.write_row
                 for row in rows:
-                    copy.write_row(row)
+                    write_row(row)
         else:
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             marks = ", ".join([mark] * len(COLUMNS))
@@ -130,20 +138,30 @@ def insert_rows(conn: Connection, rows: Sequence[Row]) -> None:
         cursor.close()
 
 
-def newest_points(rows: Iterable[Row]) -> list[dict[str, Any]]:
-    """The newest row of each (run, key): largest step, then the later (or last) timestamp."""
+def newest_rows(rows: Iterable[Row]) -> list[Row]:
+    """The newest row of each (run, key): largest step, then the later (or last) timestamp;
+    in (run, key) order, so concurrent writers lock latest_metrics rows in one order."""
     latest: dict[tuple[str, str], Row] = {}
+    get = latest.get
     for row in rows:
         where = (row[0], row[1])
-        held = latest.get(where)
+        held = get(where)
         if held is None or row[5] > held[5] or (row[5] == held[5] and row[4] >= held[4]):
             latest[where] = row
-    return [dict(zip(COLUMNS, row, strict=True)) for row in latest.values()]
+    return [latest[where] for where in sorted(latest)]
+
+
+def newest_points(rows: Iterable[Row]) -> list[dict[str, Any]]:
+    """``newest_rows`` as column -> value mappings."""
+    return [dict(zip(COLUMNS, row, strict=True)) for row in newest_rows(rows)]
 
 
 def store_points(conn: Connection, rows: Sequence[Row]) -> None:
     """History rows plus the latest-value bookkeeping, in the caller's transaction."""
     insert_rows(conn, rows)
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        upsert_latest(conn, newest_rows(rows))
+        return
     upsert(
         conn,
         s.latest_metrics,
@@ -152,6 +170,45 @@ def store_points(conn: Connection, rows: Sequence[Row]) -> None:
         update=("value", "is_nan", "timestamp", "step"),
         newer=is_newer,
     )
+
+
+# Rows per statement of the PostgreSQL upsert (6 parameters each, under its 65535 limit).
+_UPSERT_ROWS_PER_STATEMENT = 1000
+
+
+def upsert_latest(conn: Connection, rows: Sequence[Row]) -> None:
+    """``INSERT ... ON CONFLICT DO UPDATE`` of the newest rows into latest_metrics on SQLite
+    and PostgreSQL, through the DBAPI: a stored value is replaced only by a newer one (the
+    rule of ``is_newer``), decided by the database so concurrent writers agree."""
+    if not rows:
+        return
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    quote = conn.dialect.identifier_preparer.quote
+    table = quote(s.latest_metrics.name)
+    columns = ", ".join(quote(c) for c in COLUMNS)
+    step, timestamp = quote("step"), quote("timestamp")
+    tail = (
+        f" ON CONFLICT ({quote('run_uuid')}, {quote('key')}) DO UPDATE SET "
+        + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in COLUMNS[2:])
+        + f" WHERE excluded.{step} > {table}.{step} OR (excluded.{step} = {table}.{step}"
+        f" AND excluded.{timestamp} >= {table}.{timestamp})"
+    )
+    cursor = driver.cursor()
+    try:
+        if conn.dialect.name == "sqlite":
+            marks = ", ".join(["?"] * len(COLUMNS))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks}){tail}", rows)
+            return
+        for start in range(0, len(rows), _UPSERT_ROWS_PER_STATEMENT):
+            part = rows[start : start + _UPSERT_ROWS_PER_STATEMENT]
+            marks = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(part))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {marks}{tail}",
+                [field for row in part for field in row],
+            )
+    finally:
+        cursor.close()
 
 
 def is_newer(current: Any, incoming: Any) -> Any:

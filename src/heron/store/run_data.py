@@ -31,7 +31,14 @@ from heron.store.metric_history import (
     read_histories,
     validate_history_request,
 )
-from heron.store.metric_rows import Points, Row, finite_only, metric_rows, store_points
+from heron.store.metric_rows import (
+    MetricColumns,
+    Points,
+    Row,
+    finite_only,
+    metric_rows,
+    store_points,
+)
 from heron.store.run_loader import metric_value
 from heron.store.runs import RunStore
 from heron.store.upsert import upsert
@@ -45,9 +52,11 @@ from heron.validation import (
     MAX_INPUT_TAG_KEY_SIZE,
     MAX_INPUT_TAG_VALUE_SIZE,
     validate_batch,
+    validate_batch_sizes,
     validate_key,
     validate_length,
     validate_max_results,
+    validate_params_and_tags,
     validate_run_id,
 )
 
@@ -72,6 +81,34 @@ class RunDataStore(RunStore):
         request changes nothing and succeeds.
         """
         validate_batch(metrics, params, tags)
+        rows = metric_rows(run_id, metrics, finite_only(self.engine)) if metrics else []
+        self._write_batch(run_id, rows, params, tags, request_id)
+
+    def log_batch_columns(
+        self,
+        run_id: str,
+        metrics: MetricColumns,
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+        *,
+        request_id: str | None = None,
+    ) -> None:
+        """``log_batch`` with the metrics as columns (how the server parses log-batch), so
+        no Metric object is built and each point is checked once, as it becomes a row."""
+        validate_batch_sizes(len(metrics), params, tags)
+        rows = metric_rows(run_id, metrics, finite_only(self.engine)) if len(metrics) else []
+        validate_params_and_tags(params, tags)
+        self._write_batch(run_id, rows, params, tags, request_id)
+
+    def _write_batch(
+        self,
+        run_id: str,
+        rows: list[Row],
+        params: Sequence[Param],
+        tags: Sequence[RunTag],
+        request_id: str | None,
+    ) -> None:
+        # The rows were made before the transaction, so the write lock is held only to write.
         with write_once(self.engine, request_id) as once:
             if once.applied_run is not None:
                 return
@@ -80,7 +117,8 @@ class RunDataStore(RunStore):
             once.record(run_id)  # first: a concurrent attempt waits here, not after the work
             _insert_params(conn, run_id, params)
             _upsert_tags(conn, run_id, tags)
-            _insert_metrics(conn, run_id, metrics)
+            if rows:
+                store_points(conn, rows)
 
     def prune_applied_requests(self, max_age_ms: int = APPLIED_REQUEST_TTL_MS) -> int:
         """Forget the ids of requests applied more than a day (``max_age_ms``) ago."""
@@ -168,7 +206,7 @@ class RunDataStore(RunStore):
             run_ids, metric_keys, max_points, start_step, end_step
         )
         with self._read() as conn:
-            histories = read_histories(conn, runs, keys, start_step, end_step)
+            histories = read_histories(conn, runs, keys, start_step, end_step, max_points)
         return [downsample(h, max_points) for h in histories]
 
     def get_metric_history(
@@ -270,11 +308,6 @@ def _upsert_tags(conn: Connection, run_id: str, tags: Sequence[RunTag]) -> None:
         conn.execute(
             update(s.runs).where(s.runs.c.run_uuid == run_id).values(name=latest["mlflow.runName"])
         )
-
-
-def _insert_metrics(conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
-    if metrics:
-        store_points(conn, metric_rows(run_id, metrics, finite_only(conn)))
 
 
 def _validate_dataset_input(item: DatasetInput) -> None:
