@@ -49,13 +49,14 @@ class Writer:
                 copy.write_row(row)
 
     def close(self, tables: Sequence[str] = ()) -> None:
-        """Commit; on PostgreSQL also ANALYZE what was loaded, as autovacuum soon would, so
-        the planner does not keep treating 2 million rows as an empty table."""
+        """Commit; on PostgreSQL also VACUUM ANALYZE what was loaded, as autovacuum soon
+        would on a live server: the planner then knows the row counts, and index-only scans
+        can skip the table (both projects' stores get the same treatment)."""
         self.conn.commit()
         if not self.sqlite:
+            self.conn.autocommit = True  # VACUUM cannot run inside a transaction
             for table in tables:
-                self.conn.execute(f"ANALYZE {table}")
-            self.conn.commit()
+                self.conn.execute(f"VACUUM ANALYZE {table}")
         self.conn.close()
 
 
@@ -103,6 +104,7 @@ def write_history(args: dict[str, Any], run_id: str, key: str, count: int) -> st
                     Metric(key, v, t, s) for _, _, v, _, t, s in every[first : first + 100_000]
                 ]
                 client.log_metrics_bulk({run_id: chunk})
+            Writer(args["db_uri"]).close(("metrics", "latest_metrics"))  # same VACUUM ANALYZE
             return "HeronClient.log_metrics_bulk"
     writer = Writer(args["db_uri"])
     writer.insert("metrics", METRIC_COLUMNS, points(key, count, run_id))

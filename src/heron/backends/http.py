@@ -20,6 +20,7 @@ import orjson
 
 from heron.artifacts import ArtifactRepository, get_artifact_repository
 from heron.backends.rest import (
+    API,
     HERON_API,
     PROXY_SCHEME,
     HttpOptions,
@@ -257,19 +258,21 @@ class HttpBackend:
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
-        answer = self.rest.call(
-            "POST",
-            "/runs/search",
-            {
-                "experiment_ids": [str(e) for e in experiment_ids],
-                "filter": filter_string or None,
-                "run_view_type": _view_type(run_view_type),
-                "max_results": max_results,
-                "order_by": list(order_by or []),
-                "page_token": page_token or None,
-            },
-        )
-        return paged([run_from_dict(r) for r in answer.get("runs", [])], answer)
+        fields = {
+            "experiment_ids": [str(e) for e in experiment_ids],
+            "filter": filter_string or None,
+            "run_view_type": _view_type(run_view_type),
+            "max_results": max_results,
+            "order_by": list(order_by or []),
+            "page_token": page_token or None,
+        }
+        present = {k: v for k, v in fields.items() if v is not None}
+        body = json.dumps(present, separators=(",", ":"), allow_nan=False).encode()
+        headers = {"Content-Type": "application/json"}
+        # A page of 1,000 runs is about 2 MB of JSON: orjson reads it several times faster.
+        response = self.rest.send("POST", f"{API}/runs/search", content=body, headers=headers)
+        answer = _orjson_answer(response)
+        return paged([run_from_dict(r) for r in answer.get("runs") or []], answer)
 
     # ---- what runs log -------------------------------------------------------------------
 

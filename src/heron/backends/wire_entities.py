@@ -8,7 +8,7 @@ and doubles as numbers or the strings "NaN", "Infinity", "-Infinity".
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from heron.entities import (
     Dataset,
@@ -43,6 +43,33 @@ def experiment_from_dict(d: Wire) -> Experiment:
 
 
 def run_info_from_dict(d: Wire) -> RunInfo:
+    if type(d) is dict and d.keys() <= _INFO_FIELDS:  # the usual answer, read quicker
+        get = d.get
+        run_id, status, start, end = (
+            get("run_id"),
+            get("status", "RUNNING"),
+            get("start_time"),
+            get("end_time"),
+        )
+        values = {
+            "run_id": run_id,
+            "experiment_id": get("experiment_id", ""),
+            "run_name": get("run_name", ""),
+            "user_id": get("user_id", ""),
+            "status": status,
+            "start_time": start,
+            "end_time": end,
+            "artifact_uri": get("artifact_uri", ""),
+            "lifecycle_stage": get("lifecycle_stage", "active"),
+        }
+        if (
+            run_id
+            and status in _STATUSES
+            and (start is None or type(start) is int)
+            and (end is None or type(end) is int)
+            and all(type(values[name]) is str for name in _INFO_TEXTS)
+        ):
+            return _assemble(RunInfo, values)
     return RunInfo(
         run_id=str(d.get("run_id") or _required(d, "run_uuid")),
         experiment_id=str(d.get("experiment_id", "")),
@@ -58,20 +85,83 @@ def run_info_from_dict(d: Wire) -> RunInfo:
 
 def run_from_dict(d: Wire) -> Run:
     data = d.get("data") or {}
-    metrics = [metric_from_dict(m) for m in data.get("metrics") or []]
+    metrics = [_run_metric(m) for m in data.get("metrics") or []]
     inputs = d.get("inputs") or {}
-    return Run(
-        info=run_info_from_dict(_required(d, "info")),
-        data=RunData(
-            metrics={m.key: m.value for m in metrics},
-            params=key_values(data.get("params")),
-            tags=key_values(data.get("tags")),
-            metric_objs=metrics,
-        ),
-        inputs=RunInputs(
-            dataset_inputs=[dataset_input_from_dict(i) for i in inputs.get("dataset_inputs") or []]
-        ),
+    info = run_info_from_dict(_required(d, "info"))
+    return _assemble(
+        Run,
+        {
+            "info": info,
+            "data": _assemble(
+                RunData,
+                {
+                    "metrics": {m.key: m.value for m in metrics},
+                    "params": key_values(data.get("params")),
+                    "tags": key_values(data.get("tags")),
+                    "metric_objs": metrics,
+                },
+            ),
+            "inputs": _assemble(
+                RunInputs,
+                {
+                    "dataset_inputs": [
+                        dataset_input_from_dict(i) for i in inputs.get("dataset_inputs") or []
+                    ]
+                },
+            ),
+        },
     )
+
+
+def _run_metric(d: Wire) -> Metric:
+    """``metric_from_dict``, quicker for the usual four fields of a run's latest metric."""
+    if type(d) is dict and d.keys() == _METRIC_FIELDS:
+        key, value, timestamp, step = d["key"], d["value"], d["timestamp"], d["step"]
+        if type(key) is str and type(value) is float and type(timestamp) is type(step) is int:
+            return _assemble(
+                Metric,
+                {
+                    "key": key,
+                    "value": value,
+                    "timestamp": timestamp,
+                    "step": step,
+                    "run_id": None,
+                    "dataset_name": None,
+                    "dataset_digest": None,
+                    "model_id": None,
+                },
+            )
+    return metric_from_dict(d)
+
+
+_INFO_FIELDS = frozenset(
+    (
+        "run_id",
+        "run_uuid",
+        "run_name",
+        "experiment_id",
+        "user_id",
+        "status",
+        "start_time",
+        "end_time",
+        "artifact_uri",
+        "lifecycle_stage",
+    )
+)
+_INFO_TEXTS = ("run_id", "experiment_id", "run_name", "user_id", "artifact_uri", "lifecycle_stage")
+_METRIC_FIELDS = frozenset(("key", "value", "timestamp", "step"))
+_STATUSES = frozenset(("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"))
+_new = object.__new__
+_set = object.__setattr__
+T = TypeVar("T")
+
+
+def _assemble(cls: type[T], values: dict[str, Any]) -> T:
+    """What ``cls(**values)`` makes of the frozen dataclass ``cls`` (``values`` holding
+    every field, in order), without the per-field ``object.__setattr__`` of its __init__."""
+    obj = _new(cls)
+    _set(obj, "__dict__", values)
+    return obj
 
 
 def metric_from_dict(d: Wire, run_id: str | None = None) -> Metric:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -14,7 +15,7 @@ from heron.store import schema as s
 from heron.store.applied_requests import write_once
 from heron.store.base import now_ms
 from heron.store.experiments import ExperimentStore, purge_run_rows
-from heron.store.run_loader import load_runs
+from heron.store.run_loader import load_run_dicts, load_runs
 from heron.store.search import (
     decode_page_token,
     encode_page_token,
@@ -198,6 +199,47 @@ class RunStore(ExperimentStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList:
+        return self._search_run_page(
+            load_runs,
+            experiment_ids,
+            filter_string,
+            run_view_type,
+            max_results,
+            order_by,
+            page_token,
+        )
+
+    def search_run_dicts(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: int | str = ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        """``search_runs``, each run in its JSON-safe wire form (``load_run_dicts``): what
+        the server answers, without building the entities first."""
+        return self._search_run_page(
+            load_run_dicts,
+            experiment_ids,
+            filter_string,
+            run_view_type,
+            max_results,
+            order_by,
+            page_token,
+        )
+
+    def _search_run_page(
+        self,
+        loader: Callable[[Connection, Sequence[str]], Sequence[Any]],
+        experiment_ids: Sequence[str],
+        filter_string: str | None,
+        run_view_type: int | str,
+        max_results: int,
+        order_by: Sequence[str] | None,
+        page_token: str | None,
+    ) -> PagedList:
         view = ViewType.coerce(run_view_type)
         max_results = validate_max_results(max_results)
         offset = decode_page_token(page_token)
@@ -219,6 +261,7 @@ class RunStore(ExperimentStore):
         with self._read() as conn:
             found = fetch_run_page(conn, stmt, order_by, offset, max_results + 1)
             page = found[:max_results]
-            by_id = {run.info.run_id: run for run in load_runs(conn, page)}
+            # The loader keeps the order of the ids and leaves out any deleted meanwhile.
+            runs = loader(conn, page)
         token = encode_page_token(offset + max_results) if len(found) > max_results else None
-        return PagedList([by_id[r] for r in page], token)
+        return PagedList(runs, token)
