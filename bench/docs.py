@@ -166,6 +166,38 @@ Run of {when}, {elapsed:.0f} s in all.
 {table}
 
 {reading}
+
+## Where Heron misses a target, and what would close it
+
+The table is the record; this is the reasoning behind the rows marked "no" in the runs
+so far. Figures move by up to 2x on a loaded machine, so a row near its target can flip.
+
+- **3b, MLflow's log-batch from a shared driver (12-15x, target 20x).** MLflow does well
+  here (5,000-6,000 points/s), and each request carries only 1000 metrics. Heron spends
+  about a millisecond of each request in Starlette and several in uvicorn, threads and
+  sockets, besides the insert itself. Closing it needs larger requests (the log-bulk route
+  of row 3c, which Heron's own client uses) or a leaner HTTP path for this one route.
+  Heron's own client (3a) is 800-1000x ahead, because it batches.
+- **4 and 5 on SQLite, the embedded 100,000-point read and the 1M-point chart read
+  (7-9x).** Both are bound by SQLite reading the rows: the full read builds 100,000 Python
+  objects, and the chart read makes two passes over the run's rows (per-bucket minimum and
+  maximum, then the steps that hold them). A covering index on
+  `metrics(run_uuid, key, step, value)` would make each pass an index scan. A per-run
+  summary kept at ingest time (a pyramid of bucket minima and maxima) would make the chart
+  read independent of the history's length.
+- **5 on PostgreSQL (about 3x).** MLflow's chart read is fast on PostgreSQL (1.3 s), and
+  Heron's two passes cost about 0.25 s each. The same two remedies apply; window functions
+  in one pass were slower in our tests.
+- **6, first pages and 10,000-run searches (3-9x on most rows).** At 100,000 runs with a
+  filter and an order, Heron is 8-230x ahead. The rest of a 1000-run page is the cost of
+  loading 5,000 params, 5,000 tags and 5,000 metrics and building the answer, about
+  100 ms, plus PostgreSQL planning the filtered query with key and value taken as
+  independent. Extended statistics on `params`/`tags (key, value)` and reading the page
+  through the raw driver cursor are the next steps.
+- **9, log-bulk on PostgreSQL against the bare table (about 45%).** The bare table has no
+  foreign key. Heron's real table references `runs`, which PostgreSQL checks row by row,
+  and against that shape Heron reaches the limit. Dropping the foreign key would lift both,
+  if purging runs (which relies on the cascade today) deleted their metrics itself.
 """
 
 
