@@ -107,23 +107,32 @@ def _has_foreign_tables(conn: Connection) -> bool:
 @contextlib.contextmanager
 def _migration_lock(engine: Engine) -> Iterator[Connection]:
     """A connection in a transaction that holds the database-wide migration lock."""
+    if engine.dialect.name in ("mysql", "mariadb"):
+        with _mysql_lock(engine), write_transaction(engine) as conn:
+            yield conn
+        return
     with write_transaction(engine) as conn:
-        dialect = conn.dialect.name
-        if dialect == "postgresql":
+        if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-        elif dialect in ("mysql", "mariadb"):
-            # A session lock, named per database, taken and always released on this connection.
-            name = f"heron_migrations:{conn.engine.url.database}"[:64]
-            got = conn.execute(text("SELECT GET_LOCK(:n, 600)"), {"n": name}).scalar()
-            if got != 1:
-                raise HeronException(
-                    "Timed out waiting for another process's schema migration (10 minutes).",
-                    "TEMPORARILY_UNAVAILABLE",
-                )
-            try:
-                yield conn
-            finally:
-                conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
-            return
         # SQLite: write_transaction already began with BEGIN IMMEDIATE, which is the lock.
         yield conn
+
+
+@contextlib.contextmanager
+def _mysql_lock(engine: Engine) -> Iterator[None]:
+    """A session lock, named per database, held on a connection of its own and released
+    only after the migrating transaction has committed: released earlier, a waiting
+    process could read the version before the last migration's stamp is committed."""
+    with engine.connect() as lock_conn:
+        name = f"heron_migrations:{engine.url.database}"[:64]
+        got = lock_conn.execute(text("SELECT GET_LOCK(:n, 600)"), {"n": name}).scalar()
+        if got != 1:
+            raise HeronException(
+                "Timed out waiting for another process's schema migration (10 minutes).",
+                "TEMPORARILY_UNAVAILABLE",
+            )
+        try:
+            yield
+        finally:
+            lock_conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+            lock_conn.commit()
