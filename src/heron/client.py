@@ -55,14 +55,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-_checked_keys: set[str] = set()
-
-
 def _metric(key: str, value: Any, timestamp: int | None, step: int | None) -> Metric:
     """A metric checked now, so a queued one cannot fail later for its own shape."""
-    if key not in _checked_keys:
-        validate_key(key, "metric")
-        _checked_keys.add(key)
+    validate_key(key, "metric")  # remembers valid keys: a loop pays for the regex once
     if type(value) is not float:
         if isinstance(value, bool) or not isinstance(value, numbers.Number):
             raise invalid(

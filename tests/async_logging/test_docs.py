@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from heron import log_queue, spool
-from heron.backends import offline
+from heron import backends, log_queue, spool
 
 DOCS = Path(__file__).parents[2] / "docs" / "logging.md"
 
@@ -18,7 +17,7 @@ def test_every_client_setting_is_documented() -> None:
         log_queue.FLUSH_TIMEOUT_ENV,
         log_queue.RETRY_ENV,
         spool.SPOOL_DIR_ENV,
-        offline.MODE_ENV,
+        backends.MODE_ENV,
     ]
     for name in names:
         assert f"| `{name}` |" in text, f"{name} is missing from the settings table"

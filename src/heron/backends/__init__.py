@@ -7,8 +7,10 @@ import threading
 from collections.abc import Callable
 
 from heron.backends.base import Backend
+from heron.exceptions import invalid
 from heron.tracking_uri import StoreLocation, resolve
 
+MODE_ENV = "HERON_MODE"
 _lock = threading.Lock()
 _open: dict[str, Backend] = {}
 
@@ -18,7 +20,7 @@ def open_backend(tracking_uri: str, offline: bool | None = None) -> Backend:
     checks its schema, which is worth doing once, not per call). ``offline`` defaults to
     HERON_MODE; ``heron sync`` passes False to reach the real store."""
     location = resolve(tracking_uri)
-    offline = _offline_mode() if offline is None else offline
+    offline = offline_mode() if offline is None else offline
     key = f"offline:{location.tracking_uri}" if offline else location.tracking_uri
     with _lock:
         backend = _open.get(key)
@@ -43,12 +45,12 @@ def _create(location: StoreLocation, offline: bool) -> Backend:
     return LocalBackend(location.tracking_uri, location.db_uri, location.artifact_root)
 
 
-def _offline_mode() -> bool:
-    if not os.environ.get("HERON_MODE"):
-        return False
-    from heron.backends.offline import offline_mode
-
-    return offline_mode()
+def offline_mode() -> bool:
+    """Whether HERON_MODE asks for offline mode (writes to the spool only)."""
+    mode = (os.environ.get(MODE_ENV) or "online").strip().lower()
+    if mode not in ("online", "offline"):
+        raise invalid(f"{MODE_ENV} must be 'online' or 'offline', not {mode!r}")
+    return mode == "offline"
 
 
 _closing_hooks: list[Callable[[], object]] = []
@@ -71,4 +73,4 @@ def close_all() -> None:
         _open.clear()
 
 
-__all__ = ["Backend", "close_all", "open_backend"]
+__all__ = ["MODE_ENV", "Backend", "close_all", "offline_mode", "open_backend"]

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from heron import spool
 from heron.artifacts import ArtifactRepository, get_artifact_repository
+from heron.backends import MODE_ENV
 from heron.entities import (
     DatasetInput,
     Experiment,
@@ -42,17 +43,7 @@ from heron.spool_records import (
     update_run_record,
 )
 
-MODE_ENV = "HERON_MODE"
 FSYNC_EVERY_SECONDS = 1.0
-
-
-def offline_mode() -> bool:
-    import os
-
-    mode = (os.environ.get(MODE_ENV) or "online").strip().lower()
-    if mode not in ("online", "offline"):
-        raise invalid(f"{MODE_ENV} must be 'online' or 'offline', not {mode!r}")
-    return mode == "offline"
 
 
 def _refusal(name: str) -> Any:
