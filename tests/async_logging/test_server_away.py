@@ -8,14 +8,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 import heron
-from servers import free_port
+from servers import free_port, start_server
 
 TRAINING = textwrap.dedent(
     """
@@ -40,32 +38,14 @@ TRAINING = textwrap.dedent(
 
 
 def _start_server(folder: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "heron.cli.main",
-            "server",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{folder / 'store.db'}",
-            "--default-artifact-root",
-            str(folder / "artifacts"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    """The same store and port each time, so the client finds it again after a restart."""
+    return start_server(
+        folder,
+        port,
+        "--default-artifact-root",
+        str(folder / "artifacts"),
+        store_uri=f"sqlite:///{folder / 'store.db'}",
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                return proc
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start") from None
-            time.sleep(0.1)
 
 
 @pytest.mark.slow

@@ -5,32 +5,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from heron.server.app import create_app
-from heron.settings import Settings
 from heron.validation import REQUEST_ID_HEADER
+from servers import new_run
 
 HERON = "/api/2.0/heron/metrics"
 MLFLOW = "/api/2.0/mlflow"
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(backend_store_uri=str(tmp_path / "store")))
-    with TestClient(app) as client:
-        yield client
-
-
-def new_run(api: TestClient) -> str:
-    answer = api.post(f"{MLFLOW}/runs/create", json={"experiment_id": "0"})
-    run_id: str = answer.json()["run"]["info"]["run_id"]
-    return run_id
 
 
 def bulk(api: TestClient, body: Any, **headers: str) -> Any:

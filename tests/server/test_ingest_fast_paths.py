@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,25 +13,11 @@ from starlette.testclient import TestClient
 
 from heron.exceptions import HeronException
 from heron.server.api.run_data import metric_columns, metric_from
-from heron.server.app import create_app
 from heron.server.wire import json_loads
-from heron.settings import Settings
 from heron.validation import validate_key
+from servers import new_run
 
 MLFLOW = "/api/2.0/mlflow"
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Settings(backend_store_uri=str(tmp_path / "store")))
-    with TestClient(app) as client:
-        yield client
-
-
-def new_run(api: TestClient) -> str:
-    answer = api.post(f"{MLFLOW}/runs/create", json={"experiment_id": "0"})
-    run_id: str = answer.json()["run"]["info"]["run_id"]
-    return run_id
 
 
 def post(api: TestClient, path: str, body: bytes | dict[str, Any]) -> Any:
