@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from heron.exceptions import invalid
+
 try:  # journals are locked where the platform can (POSIX); elsewhere they are not
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -119,7 +121,10 @@ def read_records(path: Path) -> list[Record]:
         except json.JSONDecodeError:
             if number >= len(lines) - 1:
                 break  # the torn tail of an interrupted write
-            raise ValueError(f"{path}: line {number} is not a record") from None
+            raise invalid(
+                f"The spool journal {path} is damaged at line {number} (not a record); "
+                "move it aside to sync the others."
+            ) from None
         if isinstance(record, dict) and "op" in record and "id" in record:
             records.append(record)
     return records

@@ -150,3 +150,13 @@ def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
     path.write_text('{"op":"delete_tag","id":"a","run_id":"r","key":"k"}\n{"op":"log_ba')
     assert [r["id"] for r in spool.read_records(path)] == ["a"]
+
+
+def test_a_damaged_journal_is_a_clear_error(tmp_path: Path) -> None:
+    folder = spool.target_folder("http://127.0.0.1:9")
+    (folder / "20260101T000000-1-aaaaaa.jsonl").write_text(
+        'garbage\n{"op":"delete_tag","id":"a","run_id":"r","key":"k"}\n'
+    )
+    result = CliRunner().invoke(cli, ["sync"])
+    assert result.exit_code == 1
+    assert "damaged at line 1" in result.output
